@@ -1,0 +1,373 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// AppSource says: this path of this Git repository, at this ref, is what must
+// run in this namespace, rolled out this way.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=appsrc,categories=driftless
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Revision",type=string,JSONPath=`.status.lastAppliedRevision`
+// +kubebuilder:printcolumn:name="Strategy",type=string,JSONPath=`.spec.strategy.type`
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.rollout.phase`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].message`
+type AppSource struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	Spec   AppSourceSpec   `json:"spec,omitempty"`
+	Status AppSourceStatus `json:"status,omitempty"`
+}
+
+// AppSourceList is a list of AppSources.
+//
+// +kubebuilder:object:root=true
+type AppSourceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []AppSource `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&AppSource{}, &AppSourceList{})
+}
+
+// AppSourceSpec is the desired state: where the manifests come from, how they
+// are rendered and how they are rolled out.
+type AppSourceSpec struct {
+	// Interval is how often Git is polled and drift is corrected.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s')",message="interval must be at least 10s"
+	// +required
+	Interval metav1.Duration `json:"interval"`
+
+	// RetryInterval is how long to wait after a failed reconcile. Defaults to Interval.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	RetryInterval *metav1.Duration `json:"retryInterval,omitempty"`
+
+	// Timeout bounds one reconcile, from fetch to health. Defaults to 5m.
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:Pattern=`^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$`
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// Suspend stops reconciling: nothing is fetched, applied or pruned.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
+	// Source is the Git repository and the path inside it.
+	// +required
+	Source Source `json:"source"`
+
+	// Render chooses the engine. Empty means detect: a kustomization file
+	// means kustomize, Chart.yaml means Helm, otherwise a directory of YAML.
+	// +optional
+	Render *Render `json:"render,omitempty"`
+
+	// Decryption decrypts SOPS-encrypted files of the checkout before rendering.
+	// +optional
+	Decryption *Decryption `json:"decryption,omitempty"`
+
+	// TargetNamespace is set on every namespaced object that names no namespace.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	TargetNamespace string `json:"targetNamespace,omitempty"`
+
+	// ServiceAccountName is the account in the AppSource's namespace that the
+	// controller impersonates to apply and prune.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// Prune deletes objects that were applied before and are no longer rendered.
+	// +kubebuilder:default=true
+	// +optional
+	Prune bool `json:"prune"`
+
+	// DependsOn lists AppSources that must be Ready before this one is applied.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	DependsOn []AppSourceReference `json:"dependsOn,omitempty"`
+
+	// Promotion applies a revision only once other AppSources ran it healthy.
+	// +optional
+	Promotion *Promotion `json:"promotion,omitempty"`
+
+	// Strategy is how a new revision replaces the running one.
+	// +kubebuilder:default={type: Rolling}
+	// +optional
+	Strategy Strategy `json:"strategy,omitempty"`
+}
+
+// Source names a path of a Git repository.
+type Source struct {
+	// Git is the repository and the ref to follow.
+	// +required
+	Git GitSource `json:"git"`
+
+	// Path is the directory to render, relative to the repository root.
+	// Empty means the root.
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:XValidation:rule="!self.startsWith('/')",message="path must be relative to the repository root"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('(^|/)[.][.](/|$)')",message="path must not contain '..'"
+	// +optional
+	Path string `json:"path,omitempty"`
+}
+
+// GitSource is a repository URL, a ref and optional credentials.
+type GitSource struct {
+	// URL of the repository; https:// or ssh:// only, without credentials.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('ssh://')",message="url must start with https:// or ssh://"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^https://[^/]*@')",message="url must not carry credentials: put them in the Secret named by secretRef"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^ssh://[^/@]*:[^/@]*@')",message="url must not carry a password: put an identity in the Secret named by secretRef"
+	// +required
+	URL string `json:"url"`
+
+	// Ref is the branch, tag, semver range or commit to follow.
+	// +required
+	Ref GitRef `json:"ref"`
+
+	// SecretRef names a Secret in the AppSource's namespace with either
+	// username and password, or bearerToken (both with an optional caFile), for
+	// HTTPS; or identity and known_hosts for SSH.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// GitRef is exactly one of a branch, a tag, a semver range over tags or a commit.
+//
+// +kubebuilder:validation:XValidation:rule="[has(self.branch), has(self.tag), has(self.semver), has(self.commit)].filter(x, x).size() == 1",message="set exactly one of branch, tag, semver or commit"
+type GitRef struct {
+	// Branch to follow.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Branch string `json:"branch,omitempty"`
+
+	// Tag to follow.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	Tag string `json:"tag,omitempty"`
+
+	// SemVer is a constraint over tags, such as ">=1.2 <2"; the highest match wins.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=255
+	// +optional
+	SemVer string `json:"semver,omitempty"`
+
+	// Commit pins a full SHA-1 commit hash.
+	// +kubebuilder:validation:Pattern=`^[0-9a-f]{40}$`
+	// +optional
+	Commit string `json:"commit,omitempty"`
+}
+
+// Render chooses at most one rendering engine.
+//
+// +kubebuilder:validation:XValidation:rule="!(has(self.kustomize) && has(self.helm))",message="set at most one of kustomize or helm"
+type Render struct {
+	// Kustomize renders the path as a kustomization.
+	// +optional
+	Kustomize *KustomizeRender `json:"kustomize,omitempty"`
+
+	// Helm renders the path as a Helm chart.
+	// +optional
+	Helm *HelmRender `json:"helm,omitempty"`
+}
+
+// KustomizeRender has no options yet; its presence selects kustomize.
+type KustomizeRender struct{}
+
+// HelmRender renders a chart with values merged in Helm's order: valuesFiles,
+// then valuesFrom, then values.
+type HelmRender struct {
+	// ReleaseName defaults to the AppSource's name.
+	// +kubebuilder:validation:MaxLength=53
+	// +optional
+	ReleaseName string `json:"releaseName,omitempty"`
+
+	// ValuesFiles are relative to the chart and may be SOPS-encrypted.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +optional
+	ValuesFiles []string `json:"valuesFiles,omitempty"`
+
+	// ValuesFrom reads values from keys of Secrets or ConfigMaps in the
+	// AppSource's namespace.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	ValuesFrom []ValuesReference `json:"valuesFrom,omitempty"`
+
+	// Values are inline values, with the highest priority.
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +kubebuilder:validation:Type=object
+	// +optional
+	Values *runtime.RawExtension `json:"values,omitempty"`
+}
+
+// ValuesReference names a key of a Secret or ConfigMap holding Helm values.
+type ValuesReference struct {
+	// Kind is Secret or ConfigMap.
+	// +kubebuilder:validation:Enum=Secret;ConfigMap
+	// +required
+	Kind string `json:"kind"`
+
+	// Name of the object, in the AppSource's namespace.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// Key holding a YAML document of values.
+	// +kubebuilder:default=values.yaml
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Key string `json:"key,omitempty"`
+
+	// Optional makes a missing object or key an empty set of values, not an error.
+	// +optional
+	Optional bool `json:"optional,omitempty"`
+}
+
+// Decryption configures SOPS decryption.
+type Decryption struct {
+	// Provider is the only supported decryption provider: sops.
+	// +kubebuilder:validation:Enum=sops
+	// +kubebuilder:default=sops
+	// +optional
+	Provider string `json:"provider,omitempty"`
+
+	// SecretRef names a Secret in the AppSource's namespace whose *.agekey
+	// entries hold age identities.
+	// +required
+	SecretRef LocalObjectReference `json:"secretRef"`
+}
+
+// Promotion gates a revision on other AppSources having run it healthy.
+type Promotion struct {
+	// After lists the AppSources that must have this revision, or a newer
+	// commit containing it, as their lastGoodRevision.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=16
+	// +required
+	After []AppSourceReference `json:"after"`
+
+	// SoakSeconds is how long the upstreams must have been good at the revision.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	SoakSeconds int32 `json:"soakSeconds,omitempty"`
+}
+
+// StrategyType names a rollout strategy.
+// +kubebuilder:validation:Enum=Rolling;BlueGreen
+type StrategyType string
+
+const (
+	// StrategyRolling applies workloads as rendered; Kubernetes rolls them.
+	StrategyRolling StrategyType = "Rolling"
+	// StrategyBlueGreen runs two colours of each Deployment and switches Services.
+	StrategyBlueGreen StrategyType = "BlueGreen"
+)
+
+// Strategy is how a new revision replaces the running one. Only the block of
+// the chosen type may be set.
+//
+// +kubebuilder:validation:XValidation:rule="self.type == 'Rolling' || !has(self.rolling)",message="rolling may be set only when type is Rolling"
+// +kubebuilder:validation:XValidation:rule="self.type == 'BlueGreen' || !has(self.blueGreen)",message="blueGreen may be set only when type is BlueGreen"
+type Strategy struct {
+	// Type is Rolling (the default) or BlueGreen.
+	// +kubebuilder:default=Rolling
+	// +optional
+	Type StrategyType `json:"type,omitempty"`
+
+	// Rolling configures the Rolling strategy.
+	// +optional
+	Rolling *RollingStrategy `json:"rolling,omitempty"`
+
+	// BlueGreen configures the BlueGreen strategy.
+	// +optional
+	BlueGreen *BlueGreenStrategy `json:"blueGreen,omitempty"`
+}
+
+// RollingStrategy configures rolling updates.
+type RollingStrategy struct {
+	// AutoRollback re-applies the last good revision when a rollout fails, and
+	// holds the failed commit until Git moves to a newer one.
+	// +optional
+	AutoRollback bool `json:"autoRollback,omitempty"`
+}
+
+// BlueGreenStrategy configures blue-green releases of Deployments.
+type BlueGreenStrategy struct {
+	// ActiveServices select the active colour; they are switched together.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=set
+	// +optional
+	ActiveServices []string `json:"activeServices,omitempty"`
+
+	// PreviewServices select the new colour before promotion.
+	// +kubebuilder:validation:MaxItems=32
+	// +listType=set
+	// +optional
+	PreviewServices []string `json:"previewServices,omitempty"`
+
+	// AutoPromotionEnabled promotes the new colour once it is ready; when false,
+	// promotion waits for the deploy.driftless.dev/promote annotation.
+	// +kubebuilder:default=true
+	// +optional
+	AutoPromotionEnabled *bool `json:"autoPromotionEnabled,omitempty"`
+
+	// AutoPromotionSeconds is how long to wait after the new colour is ready.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	AutoPromotionSeconds int32 `json:"autoPromotionSeconds,omitempty"`
+
+	// ScaleDownDelaySeconds keeps the old colour this long after the switch.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=30
+	// +optional
+	ScaleDownDelaySeconds int32 `json:"scaleDownDelaySeconds,omitempty"`
+
+	// AbortScaleDownDelaySeconds keeps an aborted new colour this long.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:default=30
+	// +optional
+	AbortScaleDownDelaySeconds int32 `json:"abortScaleDownDelaySeconds,omitempty"`
+}
+
+// LocalObjectReference names an object in the AppSource's own namespace.
+type LocalObjectReference struct {
+	// Name of the object.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+}
+
+// AppSourceReference names another AppSource.
+type AppSourceReference struct {
+	// Name of the AppSource.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +required
+	Name string `json:"name"`
+
+	// Namespace of the AppSource; defaults to this AppSource's namespace.
+	// Other namespaces are refused unless the operator allows them.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	Namespace string `json:"namespace,omitempty"`
+}

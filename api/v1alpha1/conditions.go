@@ -1,0 +1,73 @@
+package v1alpha1
+
+// Condition types. Ready, Reconciling and Stalled follow kstatus, so
+// `kubectl wait --for=condition=Ready` and kstatus-aware tools understand them.
+const (
+	// ReadyCondition is True when the last revision is applied and healthy.
+	ReadyCondition = "Ready"
+	// ReconcilingCondition is True while the controller works towards Ready.
+	ReconcilingCondition = "Reconciling"
+	// StalledCondition is True when only a spec change can make progress.
+	StalledCondition = "Stalled"
+	// HealthyCondition is True when every applied object is Current.
+	HealthyCondition = "Healthy"
+	// PromotedCondition is False while a revision waits for its upstreams.
+	PromotedCondition = "Promoted"
+)
+
+// Condition reasons.
+const (
+	ReconciliationSucceededReason = "ReconciliationSucceeded"
+	ProgressingReason             = "Progressing"
+	SuspendedReason               = "Suspended"
+	SourceUnavailableReason       = "SourceUnavailable"
+	RevisionNotFoundReason        = "RevisionNotFound"
+	PathInvalidReason             = "PathInvalid"
+	PathOutOfBoundsReason         = "PathOutOfBounds"
+	SymlinkOutOfBoundsReason      = "SymlinkOutOfBounds"
+	LimitExceededReason           = "LimitExceeded"
+	DecryptionFailedReason        = "DecryptionFailed"
+	BuildFailedReason             = "BuildFailed"
+	AccessDeniedReason            = "AccessDenied"
+	ApplyFailedReason             = "ApplyFailed"
+	OwnershipConflictReason       = "OwnershipConflict"
+	ImmutableFieldReason          = "ImmutableField"
+	PruneFailedReason             = "PruneFailed"
+	HealthCheckFailedReason       = "HealthCheckFailed"
+	DependencyNotReadyReason      = "DependencyNotReady"
+	AwaitingPromotionReason       = "AwaitingPromotion"
+	RolledBackReason              = "RolledBack"
+	AbortedReason                 = "Aborted"
+	InvalidSpecReason             = "InvalidSpec"
+)
+
+// Annotations that people and the CLI set to ask for something, and that
+// manifests in Git set to opt an object out.
+const (
+	// ReconcileRequestAnnotation asks for an immediate reconcile; any new value does.
+	ReconcileRequestAnnotation = "deploy.driftless.dev/reconcile-requested-at"
+	// PromoteAnnotation promotes a waiting blue-green colour, or a revision.
+	PromoteAnnotation = "deploy.driftless.dev/promote"
+	// AbortAnnotation aborts the current blue-green release.
+	AbortAnnotation = "deploy.driftless.dev/abort"
+	// PruneAnnotation set to "disabled" on an object in Git keeps it from prune.
+	PruneAnnotation = "deploy.driftless.dev/prune"
+	// ForceAnnotation set to "enabled" recreates an object whose immutable
+	// fields changed.
+	ForceAnnotation = "deploy.driftless.dev/force"
+)
+
+// Labels the controller puts on what it manages.
+const (
+	// NameLabel and NamespaceLabel name the owning AppSource on every applied object.
+	NameLabel      = "deploy.driftless.dev/name"
+	NamespaceLabel = "deploy.driftless.dev/namespace"
+	// ColorLabel is blue or green on blue-green workloads.
+	ColorLabel = "deploy.driftless.dev/color"
+)
+
+// Finalizer lets the controller prune the inventory before an AppSource goes.
+const Finalizer = "deploy.driftless.dev/finalizer"
+
+// FieldManager is the server-side apply field manager of the controller.
+const FieldManager = "driftless"
