@@ -34,10 +34,6 @@ type AppSourceList struct {
 	Items           []AppSource `json:"items"`
 }
 
-func init() {
-	SchemeBuilder.Register(&AppSource{}, &AppSourceList{})
-}
-
 // AppSourceSpec is the desired state: where the manifests come from, how they
 // are rendered and how they are rolled out.
 type AppSourceSpec struct {

@@ -1,0 +1,80 @@
+// Command manager runs the Driftless controller.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"go.uber.org/zap/zapcore"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/controllers"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var (
+		metricsAddr = flag.String("metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
+		probeAddr   = flag.String("health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+		leaderElect = flag.Bool("leader-elect", false, "elect a leader, so only one of several replicas reconciles")
+		leaderNS    = flag.String("leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's own")
+		concurrent  = flag.Int("concurrent", 4, "AppSources reconciled at once")
+		zapOpts     = zap.Options{TimeEncoder: zapcore.ISO8601TimeEncoder}
+	)
+	zapOpts.BindFlags(flag.CommandLine) // --zap-log-level=debug|info|error and more
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return err
+	}
+	cfg, err := ctrl.GetConfig() // --kubeconfig, $KUBECONFIG, in-cluster or ~/.kube/config
+	if err != nil {
+		return err
+	}
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:                  scheme,
+		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
+		HealthProbeBindAddress:  *probeAddr,
+		LeaderElection:          *leaderElect,
+		LeaderElectionID:        "driftless-manager.deploy.driftless.dev",
+		LeaderElectionNamespace: *leaderNS,
+		// Stop reconciling at once when the lease is lost, rather than after
+		// the process has finished its shutdown.
+		LeaderElectionReleaseOnCancel: true,
+	})
+	if err != nil {
+		return fmt.Errorf("create manager: %w", err)
+	}
+	if err := (&controllers.AppSourceReconciler{
+		Client:                  mgr.GetClient(),
+		MaxConcurrentReconciles: *concurrent,
+	}).SetupWithManager(mgr); err != nil {
+		return fmt.Errorf("set up the AppSource controller: %w", err)
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return err
+	}
+	ctrl.Log.Info("starting manager", "concurrent", *concurrent, "leaderElect", *leaderElect)
+	return mgr.Start(ctrl.SetupSignalHandler())
+}

@@ -1,0 +1,221 @@
+package localcluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+)
+
+// Options configure a local control plane.
+type Options struct {
+	// BinDir holds the binaries; empty means FindBinaries.
+	BinDir string
+
+	// Dir is where certificates, data, logs and the kubeconfig go. Empty means
+	// a fresh temporary directory, removed by Stop; a given Dir is kept.
+	Dir string
+
+	// Workloads also starts kube-controller-manager, kube-scheduler and kwok
+	// with fake nodes, so Deployments roll and pods become Ready.
+	Workloads bool
+
+	// Nodes is the number of fake nodes when Workloads is set.
+	Nodes int
+
+	// StartTimeout bounds Start.
+	StartTimeout time.Duration
+
+	// StopGrace is how long each process may take to exit after SIGTERM
+	// before it is killed.
+	StopGrace time.Duration
+}
+
+// DefaultOptions is a control plane with workloads on one fake node.
+func DefaultOptions() Options {
+	return Options{Workloads: true, Nodes: 1, StartTimeout: 3 * time.Minute, StopGrace: 5 * time.Second}
+}
+
+// Cluster is a running local control plane.
+type Cluster struct {
+	// Dir holds the kubeconfig, certificates, data and logs/<process>.log.
+	Dir string
+	// Kubeconfig is the path of an admin kubeconfig.
+	Kubeconfig string
+
+	opts     Options
+	pki      *pki
+	config   *rest.Config
+	procs    []*process // in start order; stopped in reverse
+	stopOnce sync.Once
+}
+
+// Start builds nothing and downloads nothing: it starts the binaries of
+// opts.BinDir and returns once the API server is ready and, with Workloads,
+// the fake nodes are Ready and schedulable. On error nothing is left running.
+func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = DefaultOptions().StartTimeout
+	}
+	if opts.StopGrace == 0 {
+		opts.StopGrace = DefaultOptions().StopGrace
+	}
+	if opts.BinDir == "" {
+		if opts.BinDir, err = FindBinaries(); err != nil {
+			return nil, err
+		}
+	}
+	c = &Cluster{opts: opts, Dir: opts.Dir}
+	if c.Dir == "" {
+		if c.Dir, err = os.MkdirTemp("", "driftless-cluster-"); err != nil {
+			return nil, err
+		}
+	}
+	defer func() {
+		if err != nil {
+			c.Stop()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(ctx, opts.StartTimeout)
+	defer cancel()
+	if err := c.startAPI(ctx); err != nil {
+		return nil, err
+	}
+	if opts.Workloads {
+		if err := c.startWorkloads(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+// startAPI starts etcd and kube-apiserver and writes the kubeconfig.
+func (c *Cluster) startAPI(ctx context.Context) error {
+	for _, d := range []string{"logs", "pki", "etcd"} {
+		if err := os.MkdirAll(filepath.Join(c.Dir, d), 0o700); err != nil {
+			return err
+		}
+	}
+	p, err := newPKI(filepath.Join(c.Dir, "pki"))
+	if err != nil {
+		return fmt.Errorf("certificates: %w", err)
+	}
+	c.pki = p
+	ports, err := freePorts(3)
+	if err != nil {
+		return err
+	}
+	etcdURL := "http://127.0.0.1:" + itoa(ports[0])
+	etcd, err := c.start("etcd", etcdArgs(c.Dir, etcdURL, ports[1]))
+	if err != nil {
+		return err
+	}
+	if err := etcd.waitFor(ctx, "health", httpOK(http.DefaultClient, etcdURL+"/health")); err != nil {
+		return err
+	}
+	api, err := c.start("kube-apiserver", apiserverArgs(c.Dir, p, etcdURL, ports[2]))
+	if err != nil {
+		return err
+	}
+	c.config = &rest.Config{
+		Host: "https://127.0.0.1:" + itoa(ports[2]),
+		TLSClientConfig: rest.TLSClientConfig{
+			CAData: p.caPEM, CertData: p.adminCertPEM, KeyData: p.adminKeyPEM,
+		},
+		// The server's priority and fairness protects it; tests and the
+		// manager must not be slowed by a client-side limit.
+		QPS: -1,
+	}
+	client, err := kubernetes.NewForConfig(c.config)
+	if err != nil {
+		return err
+	}
+	ready := func(ctx context.Context) error {
+		return client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
+	}
+	if err := api.waitFor(ctx, "readyz", ready); err != nil {
+		return err
+	}
+	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
+	return writeKubeconfig(c.Kubeconfig, c.config)
+}
+
+// start runs one binary of BinDir and tracks it for Stop.
+func (c *Cluster) start(name string, args []string) (*process, error) {
+	p, err := start(name, filepath.Join(c.opts.BinDir, name), args, c.Dir)
+	if err != nil {
+		return nil, err
+	}
+	c.procs = append(c.procs, p)
+	return p, nil
+}
+
+// RESTConfig returns a new admin client configuration.
+func (c *Cluster) RESTConfig() *rest.Config {
+	return rest.CopyConfig(c.config)
+}
+
+// Stop stops every process, the API server before etcd, and removes a
+// temporary Dir. It is safe to call more than once.
+func (c *Cluster) Stop() {
+	c.stopOnce.Do(func() {
+		var wg sync.WaitGroup
+		// Controllers and kwok first, together; then the API server, which
+		// can ignore SIGTERM for long once etcd is gone; etcd last.
+		for i := len(c.procs) - 1; i >= 0; i-- {
+			p := c.procs[i]
+			if p.name == "kube-apiserver" || p.name == "etcd" {
+				wg.Wait()
+				p.stop(c.opts.StopGrace)
+				continue
+			}
+			wg.Go(func() { p.stop(c.opts.StopGrace) })
+		}
+		wg.Wait()
+		if c.opts.Dir == "" {
+			os.RemoveAll(c.Dir)
+		}
+	})
+}
+
+// httpOK returns a check that GET url answers 200.
+func httpOK(client *http.Client, url string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return errors.New(resp.Status)
+		}
+		return nil
+	}
+}
+
+// writeKubeconfig writes an admin kubeconfig for config.
+func writeKubeconfig(path string, config *rest.Config) error {
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["local"] = &clientcmdapi.Cluster{
+		Server: config.Host, CertificateAuthorityData: config.CAData,
+	}
+	kc.AuthInfos["admin"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: config.CertData, ClientKeyData: config.KeyData,
+	}
+	kc.Contexts["local"] = &clientcmdapi.Context{Cluster: "local", AuthInfo: "admin", Namespace: "default"}
+	kc.CurrentContext = "local"
+	return clientcmd.WriteToFile(*kc, path)
+}

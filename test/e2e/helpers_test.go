@@ -1,0 +1,86 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// newNamespace creates a namespace for one test and deletes it afterwards.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("test-%08x", rand.Uint32())}}
+	if err := k8s.Create(t.Context(), ns); err != nil {
+		t.Fatalf("create namespace: %v", err)
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), ns) })
+	return ns.Name
+}
+
+// eventually polls cond every 50ms until it is true, failing the test after timeout.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, timeout, true, cond)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// appSource builds a valid AppSource; options change it.
+func appSource(name, namespace string, opts ...func(*v1alpha1.AppSource)) *v1alpha1.AppSource {
+	obj := &v1alpha1.AppSource{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace},
+		Spec: v1alpha1.AppSourceSpec{
+			Interval: metav1.Duration{Duration: 5 * time.Minute},
+			Source: v1alpha1.Source{
+				Git: v1alpha1.GitSource{
+					URL: "https://git.example.com/org/app.git",
+					Ref: v1alpha1.GitRef{Branch: "main"},
+				},
+				Path: "deploy/overlays/prod",
+			},
+		},
+	}
+	for _, o := range opts {
+		o(obj)
+	}
+	return obj
+}
+
+func withURL(url string) func(*v1alpha1.AppSource) {
+	return func(a *v1alpha1.AppSource) { a.Spec.Source.Git.URL = url }
+}
+
+func withRef(ref v1alpha1.GitRef) func(*v1alpha1.AppSource) {
+	return func(a *v1alpha1.AppSource) { a.Spec.Source.Git.Ref = ref }
+}
+
+func withPath(path string) func(*v1alpha1.AppSource) {
+	return func(a *v1alpha1.AppSource) { a.Spec.Source.Path = path }
+}
+
+func withInterval(d time.Duration) func(*v1alpha1.AppSource) {
+	return func(a *v1alpha1.AppSource) { a.Spec.Interval = metav1.Duration{Duration: d} }
+}
+
+func withStrategy(s v1alpha1.Strategy) func(*v1alpha1.AppSource) {
+	return func(a *v1alpha1.AppSource) { a.Spec.Strategy = s }
+}
+
+func withRender(r *v1alpha1.Render) func(*v1alpha1.AppSource) {
+	return func(a *v1alpha1.AppSource) { a.Spec.Render = r }
+}
+
+// get reads obj back from the cluster.
+func get(ctx context.Context, obj client.Object) error {
+	return k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+}

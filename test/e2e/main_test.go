@@ -1,0 +1,67 @@
+// Package e2e runs end-to-end tests on one real local control plane per test
+// binary: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and
+// kwok, started by internal/localcluster.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/localcluster"
+)
+
+// The control plane and clients every test of the package shares.
+var (
+	cluster   *localcluster.Cluster
+	cfg       *rest.Config
+	k8s       client.Client
+	clientset kubernetes.Interface
+	scheme    = runtime.NewScheme()
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	if err := setup(); err != nil {
+		fmt.Fprintln(os.Stderr, "e2e setup:", err)
+		if cluster != nil {
+			cluster.Stop()
+		}
+		return 1
+	}
+	defer cluster.Stop()
+	return m.Run()
+}
+
+func setup() error {
+	ctx := context.Background()
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+		if err := add(scheme); err != nil {
+			return err
+		}
+	}
+	var err error
+	if cluster, err = localcluster.Start(ctx, localcluster.DefaultOptions()); err != nil {
+		return err
+	}
+	if err := cluster.InstallCRDs(ctx, "../../config/crd"); err != nil {
+		return err
+	}
+	cfg = cluster.RESTConfig()
+	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		return err
+	}
+	clientset, err = kubernetes.NewForConfig(cfg)
+	return err
+}
