@@ -49,7 +49,8 @@ bench: ## Benchmarks, each beside its baseline from the same run.
 
 .PHONY: run
 run: build ## Start a local control plane and the manager, apply the samples, show them.
-	DRIFTLESS_K8S_BIN=$(K8S_BIN) go run ./hack/devenv -dir=.cache/run -manager=bin/manager -samples=config/samples
+	go build -o bin/devenv ./hack/devenv
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) bin/devenv -dir=.cache/run -manager=bin/manager -samples=config/samples
 
 .PHONY: cluster-up
 cluster-up: ## Start a local control plane alone, in the background.

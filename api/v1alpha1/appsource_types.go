@@ -87,10 +87,12 @@ type AppSourceSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
-	// Prune deletes objects that were applied before and are no longer rendered.
+	// Prune deletes objects that were applied before and are no longer
+	// rendered. Defaults to true. A pointer, so that false sent by a Go
+	// client is kept and an unset field gets the default.
 	// +kubebuilder:default=true
 	// +optional
-	Prune bool `json:"prune"`
+	Prune *bool `json:"prune,omitempty"`
 
 	// DependsOn lists AppSources that must be Ready before this one is applied.
 	// +kubebuilder:validation:MaxItems=32
@@ -105,6 +107,11 @@ type AppSourceSpec struct {
 	// +kubebuilder:default={type: Rolling}
 	// +optional
 	Strategy Strategy `json:"strategy,omitempty"`
+}
+
+// PruneEnabled reports whether objects that left Git are deleted.
+func (s *AppSourceSpec) PruneEnabled() bool {
+	return s.Prune == nil || *s.Prune
 }
 
 // Source names a path of a Git repository.

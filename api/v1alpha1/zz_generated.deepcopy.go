@@ -108,6 +108,11 @@ func (in *AppSourceSpec) DeepCopyInto(out *AppSourceSpec) {
 		*out = new(Decryption)
 		**out = **in
 	}
+	if in.Prune != nil {
+		in, out := &in.Prune, &out.Prune
+		*out = new(bool)
+		**out = **in
+	}
 	if in.DependsOn != nil {
 		in, out := &in.DependsOn, &out.DependsOn
 		*out = make([]AppSourceReference, len(*in))

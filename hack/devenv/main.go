@@ -74,9 +74,11 @@ func run() error {
 			return err
 		}
 	}
-	if err := os.WriteFile(filepath.Join(abs, "ready"), nil, 0o600); err != nil {
+	ready := filepath.Join(abs, "ready") // tells make cluster-up that the cluster is up
+	if err := os.WriteFile(ready, nil, 0o600); err != nil {
 		return err
 	}
+	defer os.Remove(ready)
 	say("to look around:\n\n  export KUBECONFIG=%s\n  alias kubectl=%s\n  kubectl get appsrc -A\n  kubectl get nodes,pods -A\n\nCtrl-C stops everything.", cluster.Kubeconfig, kubectl)
 	<-ctx.Done()
 	say("stopping")

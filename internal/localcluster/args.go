@@ -22,6 +22,9 @@ func apiserverArgs(dir string, p *pki, etcdURL string, port int) []string {
 		"--etcd-servers=" + etcdURL,
 		"--bind-address=127.0.0.1",
 		"--advertise-address=127.0.0.1",
+		// The kubernetes Service cannot point at a loopback address; nothing
+		// in this cluster runs a pod that would call it.
+		"--endpoint-reconciler-type=none",
 		"--secure-port=" + itoa(port),
 		"--cert-dir=" + filepath.Join(dir, "pki"),
 		"--tls-cert-file=" + p.servingCert,

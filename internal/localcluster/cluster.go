@@ -62,7 +62,7 @@ type Cluster struct {
 // Start builds nothing and downloads nothing: it starts the binaries of
 // opts.BinDir and returns once the API server is ready and, with Workloads,
 // the fake nodes are Ready and schedulable. On error nothing is left running.
-func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
+func Start(ctx context.Context, opts Options) (_ *Cluster, err error) {
 	if opts.StartTimeout == 0 {
 		opts.StartTimeout = DefaultOptions().StartTimeout
 	}
@@ -74,9 +74,10 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 			return nil, err
 		}
 	}
-	c = &Cluster{opts: opts, Dir: opts.Dir}
+	c := &Cluster{opts: opts, Dir: opts.Dir}
 	if c.Dir == "" {
-		if c.Dir, err = os.MkdirTemp("", "driftless-cluster-"); err != nil {
+		removeOrphanedDirs()
+		if c.Dir, err = os.MkdirTemp("", fmt.Sprintf("%s%d-", tempPrefix, os.Getpid())); err != nil {
 			return nil, err
 		}
 	}
@@ -157,6 +158,15 @@ func (c *Cluster) start(name string, args []string) (*process, error) {
 	}
 	c.procs = append(c.procs, p)
 	return p, nil
+}
+
+// PIDs returns the process IDs of the running control plane processes.
+func (c *Cluster) PIDs() []int {
+	var pids []int
+	for _, p := range c.procs {
+		pids = append(pids, p.cmd.Process.Pid)
+	}
+	return pids
 }
 
 // RESTConfig returns a new admin client configuration.

@@ -21,8 +21,8 @@ func TestAppSourceCreatedAndReadBackWithDefaults(t *testing.T) {
 	if got.Spec.Source.Git.URL != obj.Spec.Source.Git.URL || got.Spec.Source.Path != "deploy/overlays/prod" {
 		t.Errorf("source = %+v, want what was created", got.Spec.Source)
 	}
-	if !got.Spec.Prune {
-		t.Error("prune defaults to false, want true")
+	if got.Spec.Prune == nil || !*got.Spec.Prune {
+		t.Errorf("prune = %v, want the default true", got.Spec.Prune)
 	}
 	if got.Spec.Strategy.Type != v1alpha1.StrategyRolling {
 		t.Errorf("strategy type = %q, want the Rolling default", got.Spec.Strategy.Type)
