@@ -1,0 +1,92 @@
+package apply
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Prune deletes the objects of stale entries that still carry opts.Owner's
+// labels and are not annotated deploy.driftless.dev/prune: disabled.
+// Namespaced objects go before cluster-scoped ones, custom resources before
+// CRDs and Namespaces last. It returns a change per entry and the entries
+// whose deletion was not confirmed: they must stay in the inventory. Call it
+// only after every stage of an apply succeeded.
+func (m *Manager) Prune(ctx context.Context, stale []Entry, opts Options) (ChangeSet, []Entry, error) {
+	c, err := m.client(opts.Impersonate)
+	if err != nil {
+		return nil, stale, err
+	}
+	ordered := slices.Clone(stale)
+	slices.SortStableFunc(ordered, func(a, b Entry) int { return pruneRank(a) - pruneRank(b) })
+	var (
+		changes ChangeSet
+		kept    []Entry
+		errs    []error
+	)
+	for _, e := range ordered {
+		change, err := m.pruneOne(ctx, c, e, opts.Owner)
+		if err != nil {
+			kept = append(kept, e)
+			errs = append(errs, err)
+			continue
+		}
+		changes = append(changes, change)
+	}
+	return changes, kept, errors.Join(errs...)
+}
+
+// pruneRank orders deletions: namespaced objects, then cluster-scoped ones,
+// then CRDs, then Namespaces.
+func pruneRank(e Entry) int {
+	obj, err := e.Parse()
+	switch {
+	case err != nil:
+		return 0
+	case obj.GroupVersionKind.GroupKind() == crdKind:
+		return 2
+	case obj.GroupVersionKind.Group == "" && obj.GroupVersionKind.Kind == "Namespace":
+		return 3
+	case obj.Namespace == "":
+		return 1
+	}
+	return 0
+}
+
+func (m *Manager) pruneOne(ctx context.Context, c client.Client, e Entry, owner Owner) (Change, error) {
+	obj, err := e.Parse()
+	if err != nil {
+		return Change{}, err
+	}
+	change := Change{Object: obj.String(), Entry: e}
+	live := &metav1.PartialObjectMetadata{}
+	live.SetGroupVersionKind(obj.GroupVersionKind)
+	err = c.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.Name}, live)
+	switch {
+	case apierrors.IsNotFound(err) || isNoMatch(err):
+		change.Action, change.Reason = Deleted, "already gone"
+		m.forget(e.ID)
+		return change, nil
+	case err != nil:
+		return change, &ObjectError{Object: change.Object, Err: err}
+	case !owned(live.Labels, owner):
+		// Someone changed the labels: the object is no longer ours to delete.
+		change.Action, change.Reason = Skipped, "no longer labelled as applied by this AppSource"
+		return change, nil
+	case live.Annotations[PruneAnnotation] == "disabled":
+		change.Action, change.Reason = Skipped, PruneAnnotation+": disabled"
+		return change, nil
+	}
+	err = c.Delete(ctx, live, client.PropagationPolicy(metav1.DeletePropagationBackground),
+		client.Preconditions{UID: &live.UID})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return change, &ObjectError{Object: change.Object, Err: err}
+	}
+	m.forget(e.ID)
+	change.Action = Deleted
+	return change, nil
+}
