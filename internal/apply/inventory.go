@@ -28,7 +28,7 @@ func idOf(namespace, name string, gk schema.GroupKind) string {
 
 // Object is the identity an Entry stands for.
 type Object struct {
-	Namespace, Name string
+	Namespace, Name  string
 	GroupVersionKind schema.GroupVersionKind
 }
 

@@ -3,7 +3,9 @@ package apply_test
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -24,6 +26,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	log.SetLogger(logr.Discard()) // tests assert on state, not on controller-runtime logs
 	opts := localcluster.DefaultOptions()
 	opts.Workloads = false
 	cluster, err := localcluster.Start(context.Background(), opts)

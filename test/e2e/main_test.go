@@ -6,7 +6,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/go-logr/logr"
 	"os"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -45,6 +47,7 @@ func run(m *testing.M) int {
 }
 
 func setup() error {
+	log.SetLogger(logr.Discard()) // tests assert on state, not on controller-runtime logs
 	ctx := context.Background()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {

@@ -1,0 +1,120 @@
+// Package health evaluates applied objects with kstatus, in one pass that
+// reads from a cache and never waits: the caller requeues on InProgress
+// and is woken by watches, so no worker is held while a rollout runs.
+package health
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// Status of one object or of a whole set.
+type Status string
+
+// Statuses, from best to worst.
+const (
+	Current    Status = "Current"    // reconciled and available
+	InProgress Status = "InProgress" // on its way; check again when it changes
+	Failed     Status = "Failed"     // will not get there without a change
+)
+
+// Ref names an object to check.
+type Ref struct {
+	GroupVersionKind schema.GroupVersionKind
+	Namespace, Name  string
+}
+
+func (r Ref) String() string {
+	if r.Namespace == "" {
+		return r.GroupVersionKind.Kind + "/" + r.Name
+	}
+	return r.GroupVersionKind.Kind + "/" + r.Namespace + "/" + r.Name
+}
+
+// Result is the status of one object, with kstatus's reason.
+type Result struct {
+	Ref     Ref
+	Status  Status
+	Message string
+}
+
+// Report is the status of every checked object.
+type Report []Result
+
+// Check reads each object from reader (an informer cache in the controller)
+// and computes its kstatus. An object the cache does not hold yet is
+// InProgress: it was just applied, and its watch event is on the way.
+func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
+	report := make(Report, 0, len(refs))
+	for _, ref := range refs {
+		obj := &unstructured.Unstructured{}
+		obj.SetGroupVersionKind(ref.GroupVersionKind)
+		err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj)
+		switch {
+		case apierrors.IsNotFound(err):
+			report = append(report, Result{Ref: ref, Status: InProgress, Message: "not found yet"})
+			continue
+		case err != nil:
+			return nil, fmt.Errorf("read %s: %w", ref, err)
+		}
+		report = append(report, Evaluate(ref, obj))
+	}
+	return report, nil
+}
+
+// Evaluate computes the status of one live object.
+func Evaluate(ref Ref, obj *unstructured.Unstructured) Result {
+	res, err := status.Compute(obj)
+	if err != nil {
+		return Result{Ref: ref, Status: Failed, Message: "cannot compute status: " + err.Error()}
+	}
+	switch res.Status {
+	case status.CurrentStatus:
+		return Result{Ref: ref, Status: Current, Message: res.Message}
+	case status.FailedStatus:
+		return Result{Ref: ref, Status: Failed, Message: res.Message}
+	default: // InProgress, Terminating, Unknown, NotFound
+		return Result{Ref: ref, Status: InProgress, Message: res.Message}
+	}
+}
+
+// Status is Failed if any object failed, InProgress if any is on its way,
+// Current otherwise.
+func (r Report) Status() Status {
+	worst := Current
+	for _, res := range r {
+		if res.Status == Failed {
+			return Failed
+		}
+		if res.Status == InProgress {
+			worst = InProgress
+		}
+	}
+	return worst
+}
+
+// Summary names the objects that are not Current, worst first, at most five.
+func (r Report) Summary() string {
+	var lines []string
+	for _, want := range []Status{Failed, InProgress} {
+		for _, res := range r {
+			if res.Status == want {
+				lines = append(lines, fmt.Sprintf("%s %s: %s", res.Ref, res.Status, res.Message))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return fmt.Sprintf("%d objects Current", len(r))
+	}
+	if len(lines) > 5 {
+		lines = append(lines[:5], fmt.Sprintf("and %d more", len(lines)-5))
+	}
+	return strings.Join(lines, "; ")
+}
