@@ -59,7 +59,7 @@ func hashOwnedFields(managed []metav1.ManagedFieldsEntry) string {
 			if m.FieldsV1 == nil {
 				return ""
 			}
-			sum := sha256.Sum256(m.FieldsV1.Raw)
+			sum := sha256.Sum256(m.FieldsV1.GetRawBytes())
 			return hex.EncodeToString(sum[:])
 		}
 	}

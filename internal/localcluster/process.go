@@ -72,7 +72,7 @@ func (p *process) stop(grace time.Duration) {
 func (p *process) exited() error {
 	select {
 	case <-p.done:
-		return fmt.Errorf("%s exited (%v): %s", p.name, p.err, p.logTail())
+		return fmt.Errorf("%s exited (%w): %s", p.name, p.err, p.logTail())
 	default:
 		return nil
 	}
@@ -102,7 +102,7 @@ func (p *process) waitFor(ctx context.Context, what string, check func(context.C
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s: %s: %w (last error: %v); log: %s", p.name, what, ctx.Err(), last, p.logTail())
+			return fmt.Errorf("%s: %s: %w (last error: %w); log: %s", p.name, what, ctx.Err(), last, p.logTail())
 		case <-tick.C:
 		}
 	}
