@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,21 +24,32 @@ func (m *Manager) Prune(ctx context.Context, stale []Entry, opts Options) (Chang
 	}
 	ordered := slices.Clone(stale)
 	slices.SortStableFunc(ordered, func(a, b Entry) int { return pruneRank(a) - pruneRank(b) })
-	var (
-		changes ChangeSet
-		kept    []Entry
-		errs    []error
-	)
-	for _, e := range ordered {
-		change, err := m.pruneOne(ctx, c, e, opts.Owner)
-		if err != nil {
+	changes := make(ChangeSet, len(ordered))
+	errs := make([]error, len(ordered))
+	sem := make(chan struct{}, max(opts.Concurrency, 1))
+	var wg sync.WaitGroup
+	for i, e := range ordered {
+		// Each rank waits for the one before: CRs are gone before their CRD.
+		if i > 0 && pruneRank(e) != pruneRank(ordered[i-1]) {
+			wg.Wait()
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			changes[i], errs[i] = m.pruneOne(ctx, c, e, opts.Owner)
+		})
+	}
+	wg.Wait()
+	var done ChangeSet
+	var kept []Entry
+	for i, e := range ordered {
+		if errs[i] != nil {
 			kept = append(kept, e)
-			errs = append(errs, err)
 			continue
 		}
-		changes = append(changes, change)
+		done = append(done, changes[i])
 	}
-	return changes, kept, errors.Join(errs...)
+	return done, kept, errors.Join(errs...)
 }
 
 // pruneRank orders deletions: namespaced objects, then cluster-scoped ones,
