@@ -50,7 +50,7 @@ bench: ## Benchmarks, each beside its baseline from the same run.
 .PHONY: run
 run: build ## Start a local control plane and the manager, apply the samples, show them.
 	go build -o bin/devenv ./hack/devenv
-	DRIFTLESS_K8S_BIN=$(K8S_BIN) bin/devenv -dir=.cache/run -manager=bin/manager -samples=config/samples
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) bin/devenv -dir=.cache/run -manager=bin/manager -example
 
 .PHONY: cluster-up
 cluster-up: ## Start a local control plane alone, in the background.

@@ -4,23 +4,54 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"time"
 
-	apimeta "k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
-	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/render"
+	gitsource "github.com/driftless-dev/driftless/internal/source"
 )
 
 // AppSourceReconciler makes the cluster match each AppSource.
 type AppSourceReconciler struct {
 	client.Client
 
+	// Cache is the informer cache health is read from.
+	Cache client.Reader
+	// Source fetches Git; one client, and so one cache, for every AppSource.
+	Source *gitsource.Client
+	// Apply writes and prunes objects; it remembers what it applied.
+	Apply *apply.Manager
+	// RenderCache remembers renders by their inputs; nil renders every time.
+	RenderCache *render.Cache
+	// Recorder emits events; nil emits none.
+	Recorder record.EventRecorder
+	// WorkDir holds each reconcile's private checkout, removed when it ends.
+	WorkDir string
+	// Timeout bounds one reconcile when the AppSource sets none.
+	Timeout time.Duration
 	// MaxConcurrentReconciles bounds how many AppSources reconcile at once.
 	MaxConcurrentReconciles int
+
+	// AllowCrossNamespaceRefs lets dependsOn name AppSources of other namespaces.
+	AllowCrossNamespaceRefs bool
+
+	pushes chan event.GenericEvent // AppSources a webhook push asks to reconcile
 }
 
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources,verbs=get;list;watch;update;patch
@@ -28,39 +59,91 @@ type AppSourceReconciler struct {
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=*,resources=*,verbs=*
 
-// SetupWithManager registers the reconciler with mgr.
+// SetupWithManager registers the reconciler with mgr. Workloads labelled as
+// ours wake their AppSource when their status changes, so a rollout is
+// followed as it happens rather than by polling.
 func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	owner := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
+		name, ns := o.GetLabels()[v1alpha1.NameLabel], o.GetLabels()[v1alpha1.NamespaceLabel]
+		if name == "" || ns == "" {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}}}
+	})
+	r.pushes = make(chan event.GenericEvent, 1024)
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.AppSource{}).
+		For(&v1alpha1.AppSource{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Watches(&v1alpha1.AppSource{}, handler.EnqueueRequestsFromMapFunc(r.dependents)).
+		Watches(&appsv1.Deployment{}, owner).
+		Watches(&appsv1.StatefulSet{}, owner).
+		Watches(&appsv1.DaemonSet{}, owner).
+		WatchesRawSource(source.Channel(r.pushes, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
 }
 
-// Reconcile observes the AppSource's generation. The pipeline that fetches,
-// renders and applies (fetch → decrypt → render → plan → apply → prune →
-// checkHealth → advance) is not wired in yet, so the AppSource is reported
-// as Reconciling, never as Ready.
-func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	var obj v1alpha1.AppSource
-	if err := r.Get(ctx, req.NamespacedName, &obj); err != nil {
+// Reconcile runs fetch → decrypt → render → apply → prune → checkHealth for
+// one AppSource and writes its status once, at the end.
+func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
+	obj := &v1alpha1.AppSource{}
+	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if obj.Status.ObservedGeneration == obj.Generation {
+	if !obj.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, r.finalize(ctx, obj)
+	}
+	if controllerutil.AddFinalizer(obj, v1alpha1.Finalizer) {
+		if err := r.Update(ctx, obj); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	st := &state{obj: obj, started: time.Now()}
+	patch := client.MergeFrom(obj.DeepCopy())
+	defer func() {
+		if st.workDir != "" {
+			os.RemoveAll(st.workDir) // plaintext never outlives the reconcile
+		}
+		result, err = r.writeStatus(ctx, st, patch, err)
+	}()
+	if obj.Spec.Suspend {
 		return ctrl.Result{}, nil
 	}
-	patch := client.MergeFrom(obj.DeepCopy())
-	obj.Status.ObservedGeneration = obj.Generation
-	apimeta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-		Type: v1alpha1.ReconcilingCondition, Status: metav1.ConditionTrue,
-		Reason: v1alpha1.ProgressingReason, Message: "waiting for the reconcile pipeline, which this build does not have yet",
-		ObservedGeneration: obj.Generation,
-	})
-	apimeta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
-		Type: v1alpha1.ReadyCondition, Status: metav1.ConditionUnknown,
-		Reason: v1alpha1.ProgressingReason, Message: "not reconciled yet",
-		ObservedGeneration: obj.Generation,
-	})
-	log.FromContext(ctx).V(1).Info("observed generation", "generation", obj.Generation)
-	return ctrl.Result{}, r.Status().Patch(ctx, &obj, patch)
+	// The status is written with ctx after the run; only the run is bounded.
+	runCtx, cancel := context.WithTimeout(ctx, r.timeout(obj))
+	defer cancel()
+	steps := []step{
+		r.checkDependencies, timed("fetch", r.fetch), timed("decrypt", r.decrypt), timed("render", r.render),
+		timed("apply", r.apply), timed("prune", r.prune), timed("health", r.checkHealth),
+	}
+	for _, s := range steps {
+		if err := s(runCtx, st); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// finalize prunes the inventory when prune is on (and orphans it
+// otherwise), then lets the AppSource go.
+func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSource) error {
+	if !controllerutil.ContainsFinalizer(obj, v1alpha1.Finalizer) {
+		return nil
+	}
+	if obj.Spec.PruneEnabled() && !obj.Spec.Suspend {
+		if _, _, err := r.Apply.Prune(ctx, inventoryOf(obj), r.applyOptions(obj)); err != nil {
+			return fmt.Errorf("prune on deletion: %w", err)
+		}
+	}
+	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
+	return r.Update(ctx, obj)
+}
+
+func (r *AppSourceReconciler) timeout(obj *v1alpha1.AppSource) time.Duration {
+	if obj.Spec.Timeout != nil {
+		return obj.Spec.Timeout.Duration
+	}
+	return r.Timeout
 }

@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,6 +18,9 @@ import (
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/controllers"
+	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/render"
+	"github.com/driftless-dev/driftless/internal/source"
 )
 
 func main() {
@@ -27,15 +32,26 @@ func main() {
 
 func run() error {
 	var (
-		metricsAddr = flag.String("metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
-		probeAddr   = flag.String("health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
-		leaderElect = flag.Bool("leader-elect", false, "elect a leader, so only one of several replicas reconciles")
-		leaderNS    = flag.String("leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's own")
-		concurrent  = flag.Int("concurrent", 4, "AppSources reconciled at once")
-		zapOpts     = zap.Options{TimeEncoder: zapcore.ISO8601TimeEncoder}
+		metricsAddr    = flag.String("metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
+		probeAddr      = flag.String("health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+		leaderElect    = flag.Bool("leader-elect", false, "elect a leader, so only one of several replicas reconciles")
+		leaderNS       = flag.String("leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's own")
+		concurrent     = flag.Int("concurrent", 4, "AppSources reconciled at once")
+		logLevel       = flag.String("log-level", "info", "log verbosity: debug, info or error")
+		workDir        = flag.String("work-dir", os.TempDir(), "folder for Git's cache and each reconcile's private checkout")
+		webhookAddr    = flag.String("webhook-bind-address", ":9292", "address of the push webhook receiver, served when --webhook-secret is set")
+		webhookSecret  = flag.String("webhook-secret", "", "namespace/name of a Secret whose keys <name>.<provider> hold the token of the receiver /hook/<name>")
+		crossNamespace = flag.Bool("allow-cross-namespace-refs", false, "let dependsOn name AppSources of other namespaces")
+		timeout        = flag.Duration("reconcile-timeout", 5*time.Minute, "bound of one reconcile when an AppSource sets none")
+		zapOpts        = zap.Options{TimeEncoder: zapcore.ISO8601TimeEncoder}
 	)
-	zapOpts.BindFlags(flag.CommandLine) // --zap-log-level=debug|info|error and more
+	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	level, err := zapcore.ParseLevel(*logLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	zapOpts.Level = level
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 
 	scheme := runtime.NewScheme()
@@ -63,11 +79,39 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("create manager: %w", err)
 	}
-	if err := (&controllers.AppSourceReconciler{
+	sourceOpts := source.DefaultOptions()
+	sourceOpts.CacheDir = filepath.Join(*workDir, "driftless-git")
+	git, err := source.New(sourceOpts)
+	if err != nil {
+		return err
+	}
+	applier, err := apply.NewManager(cfg)
+	if err != nil {
+		return err
+	}
+	checkouts := filepath.Join(*workDir, "driftless-checkouts")
+	if err := os.MkdirAll(checkouts, 0o700); err != nil {
+		return err
+	}
+	reconciler := &controllers.AppSourceReconciler{
 		Client:                  mgr.GetClient(),
+		Cache:                   mgr.GetCache(),
+		Source:                  git,
+		Apply:                   applier,
+		RenderCache:             render.NewCache(256),
+		Recorder:                mgr.GetEventRecorderFor("driftless"),
+		WorkDir:                 checkouts,
+		Timeout:                 *timeout,
 		MaxConcurrentReconciles: *concurrent,
-	}).SetupWithManager(mgr); err != nil {
+		AllowCrossNamespaceRefs: *crossNamespace,
+	}
+	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the AppSource controller: %w", err)
+	}
+	if *webhookSecret != "" {
+		if err := addWebhook(mgr, cfg, *webhookAddr, *webhookSecret, reconciler.OnPush); err != nil {
+			return err
+		}
 	}
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return err

@@ -29,7 +29,7 @@ func run() error {
 	var (
 		dir     = flag.String("dir", ".cache/devenv", "folder for the control plane's data, logs and kubeconfig; emptied on start")
 		manager = flag.String("manager", "", "manager binary to run against the cluster; empty runs none")
-		samples = flag.String("samples", "", "folder of manifests to apply once the manager runs; empty applies none")
+		example = flag.Bool("example", false, "serve a demo Git repository and deploy it with three AppSources")
 	)
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -69,8 +69,13 @@ func run() error {
 		defer stopProcess(mgr)
 		say("manager running, logs in %s", filepath.Join(abs, "manager.log"))
 	}
-	if *samples != "" {
-		if err := showSamples(ctx, kubectl, cluster.Kubeconfig, *samples); err != nil {
+	if *example {
+		git, err := startGitServer(filepath.Join(abs, "git"))
+		if err != nil {
+			return err
+		}
+		defer git.Close()
+		if err := deployExample(ctx, git, abs, kubectl, cluster.Kubeconfig); err != nil {
 			return err
 		}
 	}
@@ -110,24 +115,34 @@ func stopProcess(cmd *exec.Cmd) {
 	}
 }
 
-// showSamples applies the samples and shows the AppSources once the manager
-// has observed them.
-func showSamples(ctx context.Context, kubectl, kubeconfig, dir string) error {
+// deployExample creates the demo repository, applies its AppSources and
+// shows them once they are Ready.
+func deployExample(ctx context.Context, git *gitServer, dir, kubectl, kubeconfig string) error {
+	if err := os.MkdirAll(filepath.Join(dir, "git"), 0o700); err != nil {
+		return err
+	}
+	ex, err := newExample(filepath.Join(dir, "git"), filepath.Join(dir, "demo"))
+	if err != nil {
+		return err
+	}
+	say("serving the demo repository %s from %s", git.url("demo.git"), ex.work)
+	if err := ex.apply(ctx, kubectl, kubeconfig, ex.manifests(git.url("demo.git"), git.caPEM)); err != nil {
+		return err
+	}
 	run := func(args ...string) error {
 		cmd := exec.CommandContext(ctx, kubectl, append([]string{"--kubeconfig=" + kubeconfig}, args...)...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 		return cmd.Run()
 	}
-	say("applying %s", dir)
-	if err := run("apply", "-f", dir); err != nil {
-		return err
+	say("waiting for the AppSources to be Ready")
+	waitErr := run("wait", "appsources", "--all", "-n", "demo", "--for=condition=Ready", "--timeout=180s")
+	_ = run("get", "appsources", "-A")
+	_ = run("get", "deployments,services,secrets,configmaps", "-n", "demo")
+	if waitErr != nil {
+		return fmt.Errorf("the demo did not become Ready: %w", waitErr)
 	}
-	err := run("wait", "appsources", "--all", "-A", "--timeout=60s",
-		"--for=jsonpath={.status.observedGeneration}=1")
-	if err != nil {
-		return err
-	}
-	return run("get", "appsources", "-A")
+	say("to roll out a change, commit in the demo repository:\n\n  cd %s\n  sed -i 's/web:1.0/web:1.2/' apps/web/base/deployment.yaml\n  git commit -qam 'web 1.2' && git push -q\n\nthen watch: kubectl get appsrc -A -w (the AppSources poll every 15s)", ex.work)
+	return nil
 }
 
 func say(format string, args ...any) {

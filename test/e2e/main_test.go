@@ -9,6 +9,7 @@ import (
 	"github.com/go-logr/logr"
 	"os"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -47,7 +48,12 @@ func run(m *testing.M) int {
 }
 
 func setup() error {
-	log.SetLogger(logr.Discard()) // tests assert on state, not on controller-runtime logs
+	// Tests assert on state, not on logs; DRIFTLESS_TEST_LOG=1 shows them.
+	logger := logr.Discard()
+	if os.Getenv("DRIFTLESS_TEST_LOG") != "" {
+		logger = zap.New(zap.WriteTo(os.Stderr))
+	}
+	log.SetLogger(logger)
 	ctx := context.Background()
 	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {

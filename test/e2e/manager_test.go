@@ -2,15 +2,26 @@ package e2e
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/controllers"
+	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/source"
+	"github.com/driftless-dev/driftless/internal/source/gittest"
 )
 
 // startManager runs the AppSource controller until the test ends.
@@ -19,12 +30,28 @@ func startManager(t *testing.T) {
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
 		Metrics:                metricsserver.Options{BindAddress: "0"},
+		Controller:             config.Controller{SkipNameValidation: ptr.To(true)}, // one manager per test
 		HealthProbeBindAddress: "0",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := (&controllers.AppSourceReconciler{Client: mgr.GetClient(), MaxConcurrentReconciles: 2}).SetupWithManager(mgr); err != nil {
+	opts := source.DefaultOptions()
+	opts.CacheDir = t.TempDir()
+	git, err := source.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	applier, err := apply.NewManager(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &controllers.AppSourceReconciler{
+		Client: mgr.GetClient(), Cache: mgr.GetCache(), Source: git, Apply: applier,
+		Recorder: mgr.GetEventRecorderFor("driftless"), WorkDir: t.TempDir(),
+		Timeout: time.Minute, MaxConcurrentReconciles: 2,
+	}
+	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -38,30 +65,142 @@ func startManager(t *testing.T) {
 	})
 }
 
-func TestManagerObservesGenerationWithoutClaimingReady(t *testing.T) {
+// waitReady waits until obj's Ready condition has status and reason.
+func waitReady(t *testing.T, obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason string) {
+	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("AppSource %s/%s status: %+v", obj.Namespace, obj.Name, obj.Status)
+		}
+	})
+	eventually(t, 90*time.Second, "Ready="+string(status)+" "+reason, func(ctx context.Context) (bool, error) {
+		if err := get(ctx, obj); err != nil {
+			return false, nil
+		}
+		ready := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition)
+		return ready != nil && ready.Status == status && ready.Reason == reason &&
+			obj.Status.ObservedGeneration == obj.Generation, nil
+	})
+}
+
+func TestUnreachableSourceIsReportedAndNothingIsReady(t *testing.T) {
 	startManager(t)
 	ns := newNamespace(t)
-	obj := appSource("web", ns)
+	obj := appSource("web", ns, withURL("https://127.0.0.1:1/nothing.git"))
 	if err := k8s.Create(t.Context(), obj); err != nil {
 		t.Fatal(err)
 	}
-	observed := func(ctx context.Context) (bool, error) {
-		if err := get(ctx, obj); err != nil {
-			return false, err
-		}
-		return obj.Status.ObservedGeneration == obj.Generation, nil
-	}
-	eventually(t, 30*time.Second, "generation 1 observed", observed)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.SourceUnavailableReason)
+}
 
-	obj.Spec.Source.Path = "deploy/overlays/staging"
+func TestAppSourceFollowsGit(t *testing.T) {
+	startManager(t)
+	ns := newNamespace(t)
+	server := gittest.NewHTTPS(t, gittest.HTTPSOptions{Username: "deployer", Password: "canary-git-password-42"})
+	repo := server.NewRepo(t, "app.git")
+	repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:1"))
+	repo.WriteFile("deploy/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web-config}\ndata: {mode: blue}\n")
+	first := repo.Commit("first")
+
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: ns}, Data: map[string][]byte{
+		"username": []byte(server.Username), "password": []byte(server.Password), "caFile": server.CAPEM,
+	}}
+	if err := k8s.Create(t.Context(), auth); err != nil {
+		t.Fatal(err)
+	}
+	obj := appSource("web", ns, withURL(server.RepoURL("app.git")), withPath("deploy"), func(a *v1alpha1.AppSource) {
+		a.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: "git-auth"}
+		a.Spec.TargetNamespace = ns
+		a.Spec.Interval = metav1.Duration{Duration: 10 * time.Second}
+	})
+	if err := k8s.Create(t.Context(), obj); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	if want := "main@sha1:" + first; obj.Status.LastAppliedRevision != want {
+		t.Errorf("lastAppliedRevision = %q, want %q", obj.Status.LastAppliedRevision, want)
+	}
+	deploy := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}}
+	waitRolledOut(t, deploy, 3)
+
+	// A broken commit fails the build and touches nothing.
+	repo.WriteFile("deploy/broken.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n")
+	repo.Commit("broken")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.BuildFailedReason)
+	if !strings.Contains(apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition).Message, "deploy/broken.yaml") {
+		t.Errorf("BuildFailed message does not name the file: %+v", obj.Status.Conditions)
+	}
+	waitRolledOut(t, deploy, 3)
+
+	// The next commit fixes it, changes the image and removes the ConfigMap.
+	repo.Remove("deploy/broken.yaml")
+	repo.Remove("deploy/config.yaml")
+	repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
+	fixed := repo.Commit("fixed")
+	requestReconcile(t, obj)
+	eventually(t, 90*time.Second, "fixed commit applied", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+fixed &&
+			apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ReadyCondition), err
+	})
+	waitRolledOut(t, deploy, 3)
+	if err := get(t.Context(), deploy); err != nil {
+		t.Fatal(err)
+	}
+	if deploy.Spec.Template.Spec.Containers[0].Image != "example.com/web:2" {
+		t.Errorf("image %s, want example.com/web:2", deploy.Spec.Template.Spec.Containers[0].Image)
+	}
+	err := k8s.Get(t.Context(), client.ObjectKey{Namespace: ns, Name: "web-config"}, &corev1.ConfigMap{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("ConfigMap removed from Git still there: %v", err)
+	}
+	assertNoCanary(t, obj, server.Password)
+}
+
+// requestReconcile asks for an immediate reconcile, as the CLI and webhooks do.
+func requestReconcile(t *testing.T, obj *v1alpha1.AppSource) {
+	t.Helper()
+	if err := get(t.Context(), obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj.Annotations == nil {
+		obj.Annotations = map[string]string{}
+	}
+	obj.Annotations[v1alpha1.ReconcileRequestAnnotation] = time.Now().Format(time.RFC3339Nano)
 	if err := k8s.Update(t.Context(), obj); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 30*time.Second, "generation 2 observed", observed)
-	if obj.Generation != 2 {
-		t.Errorf("generation = %d, want 2", obj.Generation)
+}
+
+// assertNoCanary fails when canary shows in the AppSource's status or events.
+func assertNoCanary(t *testing.T, obj *v1alpha1.AppSource, canary string) {
+	t.Helper()
+	var events corev1.EventList
+	if err := k8s.List(t.Context(), &events, client.InNamespace(obj.Namespace)); err != nil {
+		t.Fatal(err)
 	}
-	if apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ReadyCondition) {
-		t.Error("Ready=True although nothing was applied")
+	text := ""
+	for _, e := range events.Items {
+		text += e.Message + "\n"
 	}
+	for _, c := range obj.Status.Conditions {
+		text += c.Message + "\n"
+	}
+	if strings.Contains(text, canary) {
+		t.Errorf("a secret value appears in status or events:\n%s", text)
+	}
+}
+
+func deploymentYAML(image string) string {
+	return `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: ` + image + `}]}
+`
 }

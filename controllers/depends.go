@@ -1,0 +1,107 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// checkDependencies waits until every AppSource of dependsOn is Ready at its
+// current generation. A cycle is an error only a spec change can fix.
+func (r *AppSourceReconciler) checkDependencies(ctx context.Context, st *state) error {
+	if len(st.obj.Spec.DependsOn) == 0 {
+		return nil
+	}
+	if cycle := r.findCycle(ctx, st.obj); cycle != "" {
+		return stalled(v1alpha1.DependencyNotReadyReason, fmt.Errorf("dependsOn forms a cycle: %s", cycle))
+	}
+	for _, ref := range st.obj.Spec.DependsOn {
+		key, err := r.dependencyKey(st.obj, ref)
+		if err != nil {
+			return err
+		}
+		dep := &v1alpha1.AppSource{}
+		if err := r.Get(ctx, key, dep); err != nil {
+			return waiting(v1alpha1.DependencyNotReadyReason, 30*time.Second, "dependency %s: %v", key, client.IgnoreNotFound(err))
+		}
+		ready := apimeta.FindStatusCondition(dep.Status.Conditions, v1alpha1.ReadyCondition)
+		if ready == nil || ready.Status != "True" || dep.Status.ObservedGeneration != dep.Generation {
+			return waiting(v1alpha1.DependencyNotReadyReason, 30*time.Second, "dependency %s is not Ready", key)
+		}
+	}
+	return nil
+}
+
+// dependencyKey resolves a reference; other namespaces need the operator's consent.
+func (r *AppSourceReconciler) dependencyKey(obj *v1alpha1.AppSource, ref v1alpha1.AppSourceReference) (client.ObjectKey, error) {
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: ref.Name}
+	if ref.Namespace != "" && ref.Namespace != obj.Namespace {
+		if !r.AllowCrossNamespaceRefs {
+			return key, stalled(v1alpha1.AccessDeniedReason,
+				fmt.Errorf("dependsOn %s/%s is in another namespace, which the operator does not allow", ref.Namespace, ref.Name))
+		}
+		key.Namespace = ref.Namespace
+	}
+	return key, nil
+}
+
+// findCycle follows dependsOn from obj through the cache and returns the
+// cycle back to obj as "a → b → a", or "".
+func (r *AppSourceReconciler) findCycle(ctx context.Context, obj *v1alpha1.AppSource) string {
+	start := client.ObjectKeyFromObject(obj)
+	var walk func(cur *v1alpha1.AppSource, path []string, seen map[client.ObjectKey]bool) string
+	walk = func(cur *v1alpha1.AppSource, path []string, seen map[client.ObjectKey]bool) string {
+		for _, ref := range cur.Spec.DependsOn {
+			key, err := r.dependencyKey(cur, ref)
+			if err != nil {
+				continue
+			}
+			next := append(path, key.String())
+			if key == start {
+				return strings.Join(next, " → ")
+			}
+			if seen[key] {
+				continue
+			}
+			seen[key] = true
+			dep := &v1alpha1.AppSource{}
+			if r.Get(ctx, key, dep) == nil {
+				if cycle := walk(dep, next, seen); cycle != "" {
+					return cycle
+				}
+			}
+		}
+		return ""
+	}
+	return walk(obj, []string{start.String()}, map[client.ObjectKey]bool{})
+}
+
+// dependents maps an AppSource to those that depend on it, so that they
+// continue the moment it becomes Ready.
+func (r *AppSourceReconciler) dependents(ctx context.Context, o client.Object) []reconcile.Request {
+	var list v1alpha1.AppSourceList
+	if err := r.List(ctx, &list); err != nil {
+		return nil
+	}
+	var out []reconcile.Request
+	for i := range list.Items {
+		dep := &list.Items[i]
+		for _, ref := range dep.Spec.DependsOn {
+			ns := ref.Namespace
+			if ns == "" {
+				ns = dep.Namespace
+			}
+			if ref.Name == o.GetName() && ns == o.GetNamespace() {
+				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(dep)})
+			}
+		}
+	}
+	return out
+}

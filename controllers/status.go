@@ -1,0 +1,144 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+const historyLimit = 10
+
+// writeStatus turns the outcome of a reconcile into conditions, history and
+// an event, patches the status once, and says when to reconcile again.
+func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, patch client.Patch, runErr error) (ctrl.Result, error) {
+	obj := st.obj
+	obj.Status.ObservedGeneration = obj.Generation
+	if v, ok := obj.Annotations[v1alpha1.ReconcileRequestAnnotation]; ok {
+		obj.Status.LastHandledReconcileAt = v
+	}
+	if st.inventory != nil {
+		obj.Status.Inventory = toInventory(st.inventory)
+	}
+	result := r.conditions(st, runErr)
+	observeChanges(st.changes)
+	if ready := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition); ready != nil && !obj.Spec.Suspend {
+		reconcilesTotal.WithLabelValues(ready.Reason).Inc()
+		if ready.Status == metav1.ConditionTrue {
+			lastApplied.WithLabelValues(obj.Namespace, obj.Name).SetToCurrentTime()
+		}
+	}
+	if err := r.Status().Patch(ctx, obj, patch); err != nil {
+		return ctrl.Result{}, errors.Join(runErr, fmt.Errorf("write status: %w", err))
+	}
+	return result, nil
+}
+
+// conditions sets Ready, Reconciling and Stalled from runErr.
+func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
+	obj := st.obj
+	var step *stepError
+	var wait *waitingError
+	switch {
+	case obj.Spec.Suspend:
+		r.setReady(obj, metav1.ConditionUnknown, v1alpha1.SuspendedReason, "suspended: nothing is fetched, applied or pruned")
+		return ctrl.Result{}
+	case runErr == nil:
+		msg := fmt.Sprintf("Applied revision %s: %s", st.revision, st.changes.Summary())
+		r.setReady(obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason, msg)
+		obj.Status.LastAppliedRevision, obj.Status.LastGoodRevision = st.revision, st.revision
+		r.record(st, v1alpha1.ReconciliationSucceededReason, msg, st.changes.Changed())
+		return ctrl.Result{RequeueAfter: jitter(obj.Spec.Interval.Duration)}
+	case errors.As(runErr, &wait):
+		obj.Status.LastAppliedRevision = st.revision
+		setCondition(obj, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, wait.reason, wait.msg)
+		setCondition(obj, v1alpha1.ReadyCondition, metav1.ConditionUnknown, wait.reason, wait.msg)
+		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.StalledCondition)
+		return ctrl.Result{RequeueAfter: wait.after}
+	case errors.As(runErr, &step):
+		r.setFailed(obj, step.reason, runErr.Error(), step.stalled)
+		r.record(st, step.reason, runErr.Error(), true)
+		if step.stalled {
+			return ctrl.Result{}
+		}
+	default:
+		r.setFailed(obj, v1alpha1.ProgressingReason, runErr.Error(), false)
+		r.record(st, v1alpha1.ProgressingReason, runErr.Error(), true)
+	}
+	return ctrl.Result{RequeueAfter: retryInterval(obj)}
+}
+
+func (r *AppSourceReconciler) setReady(obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason, msg string) {
+	setCondition(obj, v1alpha1.ReadyCondition, status, reason, msg)
+	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ReconcilingCondition)
+	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.StalledCondition)
+}
+
+func (r *AppSourceReconciler) setFailed(obj *v1alpha1.AppSource, reason, msg string, isStalled bool) {
+	setCondition(obj, v1alpha1.ReadyCondition, metav1.ConditionFalse, reason, msg)
+	if isStalled {
+		setCondition(obj, v1alpha1.StalledCondition, metav1.ConditionTrue, reason, msg)
+		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.ReconcilingCondition)
+		return
+	}
+	apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.StalledCondition)
+	setCondition(obj, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, reason, "retrying: "+msg)
+}
+
+func setCondition(obj *v1alpha1.AppSource, kind string, status metav1.ConditionStatus, reason, msg string) {
+	const maxMessage = 1024
+	if len(msg) > maxMessage {
+		msg = msg[:maxMessage-3] + "..."
+	}
+	apimeta.SetStatusCondition(&obj.Status.Conditions, metav1.Condition{
+		Type: kind, Status: status, Reason: reason, Message: msg, ObservedGeneration: obj.Generation,
+	})
+}
+
+// record adds a history entry and an event when something changed or failed.
+func (r *AppSourceReconciler) record(st *state, result, msg string, notable bool) {
+	if !notable {
+		return
+	}
+	kind := corev1.EventTypeNormal
+	if result != v1alpha1.ReconciliationSucceededReason {
+		kind = corev1.EventTypeWarning
+	}
+	if r.Recorder != nil {
+		r.Recorder.Event(st.obj, kind, result, msg)
+	}
+	entry := v1alpha1.HistoryEntry{
+		Revision: st.revision, Result: result, Message: truncate(msg, 256),
+		StartedAt: metav1.NewTime(st.started), FinishedAt: metav1.Now(),
+	}
+	history := append([]v1alpha1.HistoryEntry{entry}, st.obj.Status.History...)
+	st.obj.Status.History = history[:min(len(history), historyLimit)]
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// jitter spreads periodic reconciles of many AppSources over ±10% of d.
+func jitter(d time.Duration) time.Duration {
+	return d - d/10 + time.Duration(rand.Int64N(int64(d/5)+1))
+}
+
+func retryInterval(obj *v1alpha1.AppSource) time.Duration {
+	if obj.Spec.RetryInterval != nil {
+		return obj.Spec.RetryInterval.Duration
+	}
+	return obj.Spec.Interval.Duration
+}

@@ -1,0 +1,258 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/decrypt"
+	"github.com/driftless-dev/driftless/internal/health"
+	"github.com/driftless-dev/driftless/internal/render"
+	"github.com/driftless-dev/driftless/internal/source"
+)
+
+// state is what one reconcile learns, step by step.
+type state struct {
+	obj      *v1alpha1.AppSource
+	started  time.Time
+	workDir  string // private to this reconcile; removed when it ends
+	checkout string // workDir/checkout
+	revision string // of the fetched commit
+
+	objects   []*unstructured.Unstructured // rendered, in apply order
+	changes   apply.ChangeSet
+	inventory []apply.Entry // what the cluster holds from us after apply and prune
+}
+
+// step is one stage of a reconcile; the first error stops the run.
+type step func(ctx context.Context, st *state) error
+
+// fetch checks out the AppSource's ref into a private directory.
+func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
+	git := st.obj.Spec.Source.Git
+	req := source.Request{URL: git.URL, Ref: source.Ref{
+		Branch: git.Ref.Branch, Tag: git.Ref.Tag, SemVer: git.Ref.SemVer, Commit: git.Ref.Commit,
+	}}
+	if git.SecretRef != nil {
+		secret, err := r.secret(ctx, st.obj, git.SecretRef.Name)
+		if err != nil {
+			return err
+		}
+		d := secret.Data
+		req.Credentials = source.Credentials{
+			Username: d["username"], Password: d["password"], BearerToken: d["bearerToken"], CAFile: d["caFile"],
+			Identity: d["identity"], Passphrase: d["passphrase"], KnownHosts: d["known_hosts"],
+		}
+	}
+	dir, err := os.MkdirTemp(r.WorkDir, "reconcile-")
+	if err != nil {
+		return err
+	}
+	st.workDir, st.checkout = dir, filepath.Join(dir, "checkout")
+	res, err := r.Source.Fetch(ctx, req, st.checkout)
+	if err != nil {
+		return failed(sourceReason(err), err)
+	}
+	st.revision = res.Revision
+	st.obj.Status.LastAttemptedRevision = res.Revision
+	return nil
+}
+
+// decrypt decrypts every SOPS file under the path. Without keys configured,
+// an encrypted file is an error naming it: ciphertext is never applied.
+func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
+	opts := decrypt.DefaultOptions()
+	if d := st.obj.Spec.Decryption; d != nil {
+		secret, err := r.secret(ctx, st.obj, d.SecretRef.Name)
+		if err != nil {
+			return err
+		}
+		for name, value := range secret.Data {
+			if strings.HasSuffix(name, ".agekey") {
+				opts.Keys.Age = append(opts.Keys.Age, value)
+			}
+		}
+	}
+	if _, err := decrypt.Tree(ctx, st.checkout, opts, pathOrRoot(st.obj.Spec.Source.Path)); err != nil {
+		return failed(decryptReason(err), err)
+	}
+	return nil
+}
+
+// render turns the path into objects, refusing any still encrypted.
+func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
+	opts, err := r.renderOptions(ctx, st)
+	if err != nil {
+		return err
+	}
+	objs, err := render.Render(ctx, opts)
+	if err != nil {
+		return failed(renderReason(err), err)
+	}
+	if len(objs) == 0 {
+		// An empty render is never "delete everything".
+		return failed(v1alpha1.BuildFailedReason, fmt.Errorf("%s renders no objects", pathOrRoot(st.obj.Spec.Source.Path)))
+	}
+	contents := make([]map[string]any, len(objs))
+	for i, o := range objs {
+		contents[i] = o.Object
+	}
+	if err := decrypt.Guard(contents); err != nil {
+		return failed(v1alpha1.DecryptionFailedReason, err)
+	}
+	st.objects = objs
+	return nil
+}
+
+func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (render.Options, error) {
+	spec := st.obj.Spec
+	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache}
+	if spec.Render == nil {
+		return opts, nil
+	}
+	if spec.Render.Kustomize != nil {
+		opts.Engine = render.Kustomize
+	}
+	h := spec.Render.Helm
+	if h == nil {
+		return opts, nil
+	}
+	opts.Engine = render.Helm
+	opts.Helm = render.HelmOptions{ReleaseName: h.ReleaseName, Namespace: spec.TargetNamespace, ValuesFiles: h.ValuesFiles}
+	if opts.Helm.ReleaseName == "" {
+		opts.Helm.ReleaseName = st.obj.Name
+	}
+	for _, ref := range h.ValuesFrom {
+		doc, err := r.valuesFrom(ctx, st.obj, ref)
+		if err != nil {
+			return opts, err
+		}
+		if doc != nil {
+			opts.Helm.ValuesFrom = append(opts.Helm.ValuesFrom, *doc)
+		}
+	}
+	if h.Values != nil && len(h.Values.Raw) > 0 {
+		if err := yaml.Unmarshal(h.Values.Raw, &opts.Helm.Values); err != nil {
+			return opts, stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("spec.render.helm.values: %w", err))
+		}
+	}
+	return opts, nil
+}
+
+// apply applies the objects. On failure the inventory keeps both what was
+// there and what was just created, so that nothing we created is orphaned.
+func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
+	changes, err := r.Apply.Apply(ctx, st.objects, r.applyOptions(st.obj))
+	st.changes = changes
+	rendered := make([]apply.Entry, len(st.objects))
+	for i, o := range st.objects {
+		rendered[i] = apply.EntryFor(o)
+	}
+	if err != nil {
+		st.inventory = union(inventoryOf(st.obj), entriesOf(changes))
+		return failed(applyReason(err), fmt.Errorf("%s; %w", changes.Summary(), err))
+	}
+	st.inventory = rendered
+	return nil
+}
+
+// prune deletes what left Git; what could not be deleted stays in the inventory.
+func (r *AppSourceReconciler) prune(ctx context.Context, st *state) error {
+	if !st.obj.Spec.PruneEnabled() {
+		return nil
+	}
+	stale := apply.Stale(inventoryOf(st.obj), st.inventory)
+	changes, kept, err := r.Apply.Prune(ctx, stale, r.applyOptions(st.obj))
+	st.changes = append(st.changes, changes...)
+	st.inventory = append(st.inventory, kept...)
+	if err != nil {
+		return failed(v1alpha1.PruneFailedReason, err)
+	}
+	return nil
+}
+
+// checkHealth reads every applied object from the informer cache; while any
+// is in progress the reconcile waits, woken by the workloads' watches.
+func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error {
+	refs := make([]health.Ref, 0, len(st.objects))
+	for _, o := range st.objects {
+		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName()})
+	}
+	report, err := health.Check(ctx, r.Cache, refs)
+	if err != nil {
+		return failed(v1alpha1.HealthCheckFailedReason, err)
+	}
+	switch report.Status() {
+	case health.Failed:
+		return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s", report.Summary()))
+	case health.InProgress:
+		return waiting(v1alpha1.ProgressingReason, 5*time.Second, "applied %s, waiting for %s", st.revision, report.Summary())
+	}
+	return nil
+}
+
+func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Options {
+	opts := apply.DefaultOptions()
+	opts.Owner = apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
+	if sa := obj.Spec.ServiceAccountName; sa != "" {
+		opts.Impersonate = "system:serviceaccount:" + obj.Namespace + ":" + sa
+	}
+	return opts
+}
+
+// secret reads a Secret of the AppSource's own namespace: no reference can
+// reach another namespace.
+func (r *AppSourceReconciler) secret(ctx context.Context, obj *v1alpha1.AppSource, name string) (*corev1.Secret, error) {
+	secret := &corev1.Secret{}
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, secret); err != nil {
+		return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read Secret/%s/%s: %w", obj.Namespace, name, err))
+	}
+	return secret, nil
+}
+
+// valuesFrom reads one valuesFrom key; nil when optional and missing.
+func (r *AppSourceReconciler) valuesFrom(ctx context.Context, obj *v1alpha1.AppSource, ref v1alpha1.ValuesReference) (*render.ValuesSource, error) {
+	key := client.ObjectKey{Namespace: obj.Namespace, Name: ref.Name}
+	name := fmt.Sprintf("%s/%s key %s", ref.Kind, ref.Name, ref.Key)
+	var data []byte
+	var found bool
+	if ref.Kind == "Secret" {
+		s := &corev1.Secret{}
+		if err := r.Get(ctx, key, s); client.IgnoreNotFound(err) != nil {
+			return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read %s: %w", name, err))
+		}
+		data, found = s.Data[ref.Key]
+	} else {
+		cm := &corev1.ConfigMap{}
+		if err := r.Get(ctx, key, cm); client.IgnoreNotFound(err) != nil {
+			return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read %s: %w", name, err))
+		}
+		var s string
+		s, found = cm.Data[ref.Key]
+		data = []byte(s)
+	}
+	switch {
+	case found:
+		return &render.ValuesSource{Name: name, Data: data}, nil
+	case ref.Optional:
+		return nil, nil
+	}
+	return nil, failed(v1alpha1.BuildFailedReason, fmt.Errorf("valuesFrom %s: not found", name))
+}
+
+func pathOrRoot(p string) string {
+	if p == "" {
+		return "."
+	}
+	return p
+}

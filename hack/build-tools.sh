@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds the reference CLIs that the renderer's fidelity tests and benchmarks
+# compare with, from the Go module proxy, into bin/tools/<name>-<version>, once
+# per version: a binary that is already there is reused. Each CLI is built in
+# its own module under hack/<name>/ (its own go.mod and go.sum), with the
+# version stamps of the project's release builds, so it behaves like the
+# published binary. Prints the path of every binary asked for, one a line.
+#
+# Usage: hack/build-tools.sh kustomize|helm [kustomize|helm ...]
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+# version MODULE GOMOD: the required version, in a require block or on one line.
+version() { awk -v m="$1" '$1 == m {print $2} $1 == "require" && $2 == m {print $3}' "$2" | head -n1; }
+
+# build NAME VERSION PACKAGE LDFLAGS: go build in hack/NAME, renamed into place
+# so a concurrent test process never runs half a binary.
+build() {
+	local out="$root/bin/tools/$1-$2"
+	if [ ! -x "$out" ]; then
+		mkdir -p "$root/bin/tools"
+		echo "building $3 $2 into $out (the first build takes a few minutes)" >&2
+		local tmp="$out.tmp-$$"
+		(cd "$root/hack/$1" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $4" -o "$tmp" "$3")
+		mv "$tmp" "$out"
+	fi
+	echo "$out"
+}
+
+for name in "$@"; do
+	case "$name" in
+	kustomize)
+		v=$(version sigs.k8s.io/kustomize/kustomize/v5 "$root/hack/kustomize/go.mod")
+		build kustomize "$v" sigs.k8s.io/kustomize/kustomize/v5 \
+			"-X sigs.k8s.io/kustomize/api/provenance.version=$v -X sigs.k8s.io/kustomize/api/provenance.buildDate=1970-01-01T00:00:00Z"
+		;;
+	helm)
+		v=$(version helm.sh/helm/v3 "$root/hack/helm/go.mod")
+		# Helm's Makefile stamps the default Kubernetes version of `helm template`
+		# from the client-go it is built with: v0.37.x gives 1.37.
+		cg=$(version k8s.io/client-go "$root/hack/helm/go.mod")
+		minor=$(echo "$cg" | cut -d. -f2)
+		flags="-X helm.sh/helm/v3/internal/version.version=$v -X helm.sh/helm/v3/internal/version.metadata="
+		flags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
+		for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
+			flags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
+		done
+		build helm "$v" helm.sh/helm/v3/cmd/helm "$flags"
+		;;
+	*)
+		echo "unknown tool $name: want kustomize or helm" >&2
+		exit 2
+		;;
+	esac
+done

@@ -1,0 +1,227 @@
+package decrypt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"filippo.io/age"
+)
+
+// sopsVersion is the sops CLI the compatibility cases and the benchmark build and compare with;
+// it is the version of the library in go.mod.
+const sopsVersion = "v3.13.3"
+
+var (
+	sopsOnce sync.Once
+	sopsPath string
+	sopsErr  error
+)
+
+// sopsCLI returns the sops CLI built from github.com/getsops/sops/v3/cmd/sops at sopsVersion,
+// cached at bin/tools/sops-<version> in the repository (bin/ is ignored by Git). The first
+// build takes minutes; when it fails the calling test is skipped with the reason.
+func sopsCLI(tb testing.TB) string {
+	tb.Helper()
+	sopsOnce.Do(func() {
+		deadline := time.Now().Add(15 * time.Minute)
+		if t, ok := tb.(interface{ Deadline() (time.Time, bool) }); ok {
+			if d, ok := t.Deadline(); ok {
+				deadline = d.Add(-30 * time.Second)
+			}
+		}
+		sopsPath, sopsErr = buildSOPS(deadline)
+	})
+	if sopsErr != nil {
+		tb.Skipf("skipping: the sops CLI %s could not be built: %v", sopsVersion, sopsErr)
+	}
+	return sopsPath
+}
+
+// buildSOPS builds the CLI with `go build` in the sops module's own directory, so it is built
+// with sops's own go.mod and go.sum, and renames it into place so concurrent test processes
+// never see half a binary.
+func buildSOPS(deadline time.Time) (string, error) {
+	repo, err := repoRoot()
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(repo, "bin", "tools", "sops-"+sopsVersion)
+	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o100 != 0 {
+		return out, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/getsops/sops/v3")
+	list.Dir = repo
+	dir, err := list.Output()
+	if err != nil || strings.TrimSpace(string(dir)) == "" {
+		return "", fmt.Errorf("locate the sops module: %v", err)
+	}
+	tmp := fmt.Sprintf("%s.tmp-%d", out, os.Getpid())
+	build := exec.CommandContext(ctx, "go", "build", "-o", tmp, "./cmd/sops")
+	build.Dir = strings.TrimSpace(string(dir))
+	build.Env = append(os.Environ(), "GOWORK=off")
+	if msg, err := build.CombinedOutput(); err != nil {
+		_ = os.Remove(tmp)
+		return "", fmt.Errorf("go build: %v: %s", err, lastLines(msg, 5))
+	}
+	return out, os.Rename(tmp, out)
+}
+
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// runSOPS runs the CLI in dir with a clean environment: no key is found anywhere but in the
+// extra variables given.
+func runSOPS(tb testing.TB, bin, dir string, env []string, args ...string) []byte {
+	tb.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = dir
+	cmd.Env = append([]string{"HOME=" + dir, "XDG_CONFIG_HOME=" + dir, "PATH=" + os.Getenv("PATH")}, env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		tb.Fatalf("sops %s: %v: %s", strings.Join(args, " "), err, lastLines(stderr.Bytes(), 5))
+	}
+	return out
+}
+
+// cliCase is a file encrypted by the sops CLI.
+type cliCase struct {
+	name      string   // plaintext file name given to the CLI (its extension picks the format)
+	treeName  string   // name in the tree, to show detection does not rest on the name
+	format    Format   // what Tree must detect
+	plain     []byte   // plaintext
+	args      []string // extra encrypt arguments
+	config    string   // .sops.yaml content for key groups, "" for none
+	decryptBy []*age.X25519Identity
+}
+
+func TestCLICompatibility(t *testing.T) {
+	bin := sopsCLI(t)
+	s := newSecrets()
+	a, b, c := s.ageKey(t), s.ageKey(t), s.ageKey(t)
+	r := func(ids ...*age.X25519Identity) string {
+		var out []string
+		for _, id := range ids {
+			out = append(out, id.Recipient().String())
+		}
+		return strings.Join(out, ",")
+	}
+	groups := fmt.Sprintf("creation_rules:\n  - shamir_threshold: 2\n    key_groups:\n      - age: [%s]\n      - age: [%s]\n      - age: [%s]\n", r(a), r(b), r(c))
+	cases := []cliCase{
+		{"secret.yaml", "app/secret.yaml", FormatYAML, secretYAML(s.canary("cli-user"), s.canary("cli-token")),
+			[]string{"--age", r(a), "--encrypted-regex", "^(data|stringData)$"}, "", []*age.X25519Identity{a}},
+		{"values-prod.enc.yaml", "chart/values-prod.enc.yaml", FormatYAML, helmValues(s.canary("cli-helm"), s.canary("cli-ann")),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"secret.env", "app/generator/secret.env", FormatDotenv, dotenvFile(s.canary("cli-env"), s.canary("cli-env2")),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"creds.env", "app/generator/creds.txt", FormatDotenv, dotenvFile(s.canary("cli-env3"), "x"),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"tls.key", "app/certs/tls.key", FormatBinary, binaryFile(s.canary("cli-bin")),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"all.yaml", "app/all.yaml", FormatYAML, multiDocYAML(s.canary("cli-doc1"), s.canary("cli-doc2")),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"keys.json", "app/keys.json", FormatJSON, jsonFile(s.canary("cli-json")),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"app.ini", "app/app.ini", FormatINI, iniFile(s.canary("cli-ini")),
+			[]string{"--age", r(a)}, "", []*age.X25519Identity{a}},
+		{"multi.yaml", "app/multi.yaml", FormatYAML, helmValues(s.canary("cli-multi"), "x"),
+			[]string{"--age", r(a, b, c)}, "", []*age.X25519Identity{c}},
+		{"groups.yaml", "app/groups.yaml", FormatYAML, helmValues(s.canary("cli-groups"), "x"),
+			nil, groups, []*age.X25519Identity{a, c}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			work := t.TempDir()
+			writeFile(t, filepath.Join(work, tc.name), tc.plain)
+			args := []string{"encrypt"}
+			if tc.config != "" {
+				writeFile(t, filepath.Join(work, "sops.yaml"), []byte(tc.config))
+				args = []string{"--config", filepath.Join(work, "sops.yaml"), "encrypt"}
+			}
+			enc := runSOPS(t, bin, work, nil, append(append(args, tc.args...), tc.name)...)
+			writeFile(t, filepath.Join(work, "enc-"+tc.name), enc)
+			want := runSOPS(t, bin, work, []string{"SOPS_AGE_KEY=" + identities(tc.decryptBy)}, "decrypt", "enc-"+tc.name)
+
+			root := newTree(t, map[string][]byte{tc.treeName: enc})
+			res, err := Tree(context.Background(), root, withKeys(ageKeys(tc.decryptBy...)))
+			s.assertNoLeak(t, err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Decrypted) != 1 || res.Decrypted[0].Format != tc.format {
+				t.Fatalf("decrypted %+v, want one %s file", res.Decrypted, tc.format)
+			}
+			got := readFile(t, root, tc.treeName)
+			if !bytes.Equal(got, want) {
+				t.Fatalf("library output differs from `sops decrypt`:\n got: %q\nwant: %q", got, want)
+			}
+			sameContent(t, tc.format, got, tc.plain)
+		})
+	}
+}
+
+func TestCLICompatibilityFailures(t *testing.T) {
+	bin := sopsCLI(t)
+	s := newSecrets()
+	a, other := s.ageKey(t), s.ageKey(t)
+	work := t.TempDir()
+	writeFile(t, filepath.Join(work, "secret.yaml"), secretYAML(s.canary("cli-fail"), s.canary("cli-fail2")))
+	enc := runSOPS(t, bin, work, nil, "encrypt", "--age", a.Recipient().String(), "secret.yaml")
+
+	_, err := Tree(context.Background(), newTree(t, map[string][]byte{"s.yaml": enc}), withKeys(ageKeys(other)))
+	s.assertNoLeak(t, err)
+	fileError(t, err, "s.yaml", ErrNoMatchingKey)
+
+	tampered := bytes.Replace(enc, []byte("    mac: ENC["), []byte("    mac: ENC[X"), 1)
+	_, err = Tree(context.Background(), newTree(t, map[string][]byte{"s.yaml": tampered}), withKeys(ageKeys(a)))
+	s.assertNoLeak(t, err)
+	fileError(t, err, "s.yaml", ErrMACMismatch)
+
+	_, err = Tree(context.Background(), newTree(t, map[string][]byte{"s.yaml": enc}), DefaultOptions())
+	fileError(t, err, "s.yaml", ErrNoKeys)
+}
+
+func identities(ids []*age.X25519Identity) string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, id.String())
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,77 @@
+package helm
+
+import (
+	"archive/tar"
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// TestLoadChartRefusesArchives checks archives in charts/ before Helm opens
+// them (RELIABILITY S3, L4).
+func TestLoadChartRefusesArchives(t *testing.T) {
+	sub := func(name string) tarEntry {
+		return tarEntry{hdr: tar.Header{Name: name}, data: []byte("apiVersion: v2\nname: sub\nversion: 0.1.0\n")}
+	}
+	bomb := bytes.Repeat([]byte("a"), 4<<20)
+	tests := []struct {
+		name    string
+		entries []tarEntry
+		want    string
+	}{
+		{"symlink entry", []tarEntry{sub("sub/Chart.yaml"), {hdr: tar.Header{Name: "sub/values.yaml", Typeflag: tar.TypeSymlink, Linkname: "/etc/passwd"}}},
+			"is not a regular file"},
+		{"parent entry", []tarEntry{sub("sub/Chart.yaml"), {hdr: tar.Header{Name: "../../evil.yaml"}, data: []byte("x: 1\n")}},
+			"is outside the archive"},
+		{"absolute entry", []tarEntry{sub("sub/Chart.yaml"), {hdr: tar.Header{Name: "/etc/evil.yaml"}, data: []byte("x: 1\n")}},
+			"is outside the archive"},
+		{"compression bomb", []tarEntry{sub("sub/Chart.yaml"), {hdr: tar.Header{Name: "sub/big.txt"}, data: bomb}},
+			ErrChartTooLarge.Error()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, minimalChart(map[string]string{"chart/charts/sub-0.1.0.tgz": string(archive(t, tt.entries...))}))
+			_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 1 << 20})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Template: got %v, want an error containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestLoadChartBoundsFiles checks MaxChartBytes counts the chart's own files.
+func TestLoadChartBoundsFiles(t *testing.T) {
+	dir := writeTree(t, minimalChart(map[string]string{"chart/files/big.txt": strings.Repeat("x", 2048)}))
+	_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 1024})
+	if !errors.Is(err, ErrChartTooLarge) {
+		t.Fatalf("Template: got %v, want ErrChartTooLarge", err)
+	}
+	if _, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 8192}); err != nil {
+		t.Fatalf("Template within the limit: %v", err)
+	}
+}
+
+// TestLoadChartHonoursHelmignore checks an ignored template is not rendered.
+func TestLoadChartHonoursHelmignore(t *testing.T) {
+	dir := writeTree(t, minimalChart(map[string]string{
+		"chart/.helmignore":           "*.bak\n",
+		"chart/templates/broken.bak":  "{{ this does not parse",
+		"chart/templates/.hidden.yml": "{{ neither does this",
+	}))
+	out, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r"})
+	if err != nil || !strings.Contains(string(out), "greeting: \"hello\"") {
+		t.Fatalf("Template = %s, %v", out, err)
+	}
+}
+
+// TestTemplateRefusesMissingDependency checks dependencies are never fetched.
+func TestTemplateRefusesMissingDependency(t *testing.T) {
+	dir := writeTree(t, minimalChart(map[string]string{
+		"chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.0.0\n  repository: https://charts.example.com\n",
+	}))
+	_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r"})
+	if err == nil || !strings.Contains(err.Error(), "missing in charts/ directory: redis") {
+		t.Fatalf("Template: got %v, want a missing dependency", err)
+	}
+}

@@ -1,0 +1,3 @@
+{{- define "cache.fullname" -}}
+{{ .Release.Name }}-cache
+{{- end }}

@@ -1,0 +1,76 @@
+package kustomize
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+)
+
+// TestBuildIsolatesOpenAPISchema builds, many times at once, a kustomization
+// that sets a custom OpenAPI schema (which makes a strategic merge patch merge
+// a list) beside one that does not (the same patch replaces the list), and
+// requires each to give what it gives alone: kustomize's process-wide schema
+// must not leak from one build into another (fluxcd/pkg 79bd990).
+func TestBuildIsolatesOpenAPISchema(t *testing.T) {
+	fsys := openFS(t, "testdata/openapi")
+	alone := map[string][]byte{}
+	for _, dir := range []string{"custom", "default"} {
+		out, err := Build(fsys, dir)
+		if err != nil {
+			t.Fatalf("Build(%s): %v", dir, err)
+		}
+		alone[dir] = out
+	}
+	if !strings.Contains(string(alone["custom"]), "name: compile") || strings.Contains(string(alone["default"]), "name: compile") {
+		t.Fatalf("the custom schema does not change the build:\ncustom:\n%s\ndefault:\n%s", alone["custom"], alone["default"])
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 40)
+	for i := 0; i < 20; i++ {
+		for _, dir := range []string{"custom", "default"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, err := Build(fsys, dir)
+				if err != nil || !bytes.Equal(out, alone[dir]) {
+					errs <- dir + ": " + string(out) + errString(err)
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Errorf("a concurrent build differs from the build alone: %s", e)
+	}
+}
+
+// TestBuildCustomSchemaMatchesCLI checks the custom schema build against the
+// reference CLI too.
+func TestBuildCustomSchemaMatchesCLI(t *testing.T) {
+	bin := reference.Kustomize(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, dir := range []string{"custom", "default"} {
+		want, err := reference.Run(ctx, bin, "testdata/openapi", "build", dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Build(openFS(t, "testdata/openapi"), dir)
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("Build(%s) = %s, %v; kustomize build gives %s", dir, got, err, want)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return " (" + err.Error() + ")"
+}

@@ -1,0 +1,136 @@
+package render
+
+import (
+	"k8s.io/apimachinery/pkg/runtime/schema"
+)
+
+// Engine names the renderer that turns a directory into objects.
+type Engine string
+
+const (
+	// Auto detects the engine from the directory's contents (see [Detect]).
+	Auto Engine = ""
+	// Kustomize builds the directory's kustomization, as `kustomize build` does.
+	Kustomize Engine = "kustomize"
+	// Helm renders the chart in the directory, as `helm template` does.
+	Helm Engine = "helm"
+	// Plain reads every YAML and JSON manifest under the directory.
+	Plain Engine = "plain"
+)
+
+// Options says what to render and how. Only Root and Path are required.
+type Options struct {
+	// Root is the checkout: nothing outside it is ever read. It must be an
+	// existing directory; symbolic links inside it are followed only as long as
+	// they stay inside it.
+	Root string
+	// Path is the directory to render, slash-separated and relative to Root;
+	// "" or "." is Root itself.
+	Path string
+	// Engine picks the renderer; Auto (the zero value) detects it.
+	Engine Engine
+	// Helm holds the chart's release and values; used only by the Helm engine.
+	Helm HelmOptions
+	// TargetNamespace is given to every namespaced object that names no
+	// namespace. With Helm it defaults to Helm.Namespace.
+	TargetNamespace string
+	// Capabilities describes the target cluster, for Helm's .Capabilities.
+	// The zero value means offline: Helm's defaults.
+	Capabilities Capabilities
+	// IsNamespaced tells whether objects of a kind are namespaced, usually from
+	// discovery. When nil, or when it returns an error, the render's own
+	// CustomResourceDefinitions and then a built-in table of the well-known
+	// cluster-scoped kinds decide; any other kind is namespaced.
+	IsNamespaced func(schema.GroupKind) (bool, error)
+	// Limits bounds the render; zero fields take DefaultLimits' values.
+	Limits Limits
+	// Cache, when set, remembers renders by their inputs; nil renders every time.
+	Cache *Cache
+}
+
+// HelmOptions are the release settings and values of a Helm render. Values
+// are merged in Helm's order, each source overriding the ones before it:
+// the chart's values.yaml, then ValuesFiles, then ValuesFrom, then Values.
+type HelmOptions struct {
+	// ReleaseName is .Release.Name; required by Helm (at most 53 characters).
+	ReleaseName string
+	// Namespace is .Release.Namespace; defaults to Options.TargetNamespace,
+	// then "default" as with `helm template`.
+	Namespace string
+	// ValuesFiles are values files relative to the chart directory, read
+	// through the confined checkout (so possibly SOPS-decrypted beforehand).
+	ValuesFiles []string
+	// ValuesFrom are values documents the caller read elsewhere (Secret or
+	// ConfigMap keys), in order.
+	ValuesFrom []ValuesSource
+	// Values are the inline values, the highest priority.
+	Values map[string]any
+	// DisableHooks drops the chart's hooks. By default hooks are rendered as
+	// ordinary objects, as `helm template` prints them, except test hooks.
+	DisableHooks bool
+}
+
+// ValuesSource is one YAML document of Helm values read by the caller.
+type ValuesSource struct {
+	// Name says where the document came from, for error messages only
+	// (e.g. "Secret/web-values key values.yaml"). The data is never quoted.
+	Name string
+	// Data is the YAML document.
+	Data []byte
+}
+
+// Capabilities describes the target cluster for Helm's .Capabilities.
+type Capabilities struct {
+	// KubeVersion is the cluster's version, e.g. "v1.37.2"; "" means the
+	// version `helm template` assumes offline.
+	KubeVersion string
+	// APIVersions are the cluster's group versions and group/version/kind
+	// names, e.g. "apps/v1" and "apps/v1/Deployment"; nil means Helm's
+	// built-in default set.
+	APIVersions []string
+}
+
+// Limits bounds one render. Exceeding any of them fails the render with
+// LimitExceeded.
+type Limits struct {
+	// MaxObjects is the most objects a render may produce.
+	MaxObjects int
+	// MaxBytes bounds, each on its own, the bytes read from the checkout, the
+	// bytes of rendered YAML, and the size of any one YAML document once its
+	// aliases are expanded.
+	MaxBytes int64
+	// MaxYAMLDepth is the deepest nesting of any YAML document read or produced.
+	MaxYAMLDepth int
+	// MaxChartBytes bounds the files of a Helm chart, its subcharts and the
+	// decompressed contents of any chart archive in charts/.
+	MaxChartBytes int64
+}
+
+// DefaultLimits returns the limits used for every zero field of Limits: sized
+// for the largest real applications (10,000 objects, about 20 MB of YAML).
+func DefaultLimits() Limits {
+	return Limits{
+		MaxObjects:    10000,
+		MaxBytes:      64 << 20,
+		MaxYAMLDepth:  256,
+		MaxChartBytes: 32 << 20,
+	}
+}
+
+// withDefaults returns l with every zero field set from DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxObjects <= 0 {
+		l.MaxObjects = d.MaxObjects
+	}
+	if l.MaxBytes <= 0 {
+		l.MaxBytes = d.MaxBytes
+	}
+	if l.MaxYAMLDepth <= 0 {
+		l.MaxYAMLDepth = d.MaxYAMLDepth
+	}
+	if l.MaxChartBytes <= 0 {
+		l.MaxChartBytes = d.MaxChartBytes
+	}
+	return l
+}

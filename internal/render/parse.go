@@ -1,0 +1,166 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utiljson "k8s.io/apimachinery/pkg/util/json"
+	"sigs.k8s.io/yaml"
+)
+
+// object is a parsed object and where it came from.
+type object struct {
+	u *unstructured.Unstructured
+	// file and line locate the document in the checkout (line 0: unknown).
+	file string
+	line int
+	// template is the Helm template that produced it, "" for other engines.
+	template string
+}
+
+// origin names where the object came from, for error messages.
+func (o object) origin() string {
+	s := o.file
+	if o.line > 0 {
+		s += ":" + strconv.Itoa(o.line)
+	}
+	if o.template != "" {
+		s += " (" + o.template + ")"
+	}
+	return s
+}
+
+// document is one YAML document of a stream.
+type document struct {
+	data []byte
+	// line is where the document starts in the stream, 1-based.
+	line int
+	// template is the "# Source: " comment Helm writes before each document.
+	template string
+}
+
+// splitDocuments splits a YAML stream on its "---" lines, as kubectl does: a
+// line that starts with "---" followed by nothing but blanks or a comment.
+func splitDocuments(data []byte) []document {
+	var docs []document
+	cur := document{line: 1}
+	start, lineNo := 0, 0
+	for pos := 0; pos < len(data); {
+		end := bytes.IndexByte(data[pos:], '\n')
+		next := len(data)
+		if end >= 0 {
+			next = pos + end + 1
+		}
+		lineNo++
+		if isSeparator(data[pos:next]) {
+			cur.data = data[start:pos]
+			docs = append(docs, cur)
+			cur = document{line: lineNo + 1}
+			start = next
+		} else if t, ok := bytes.CutPrefix(data[pos:next], []byte("# Source: ")); ok && cur.template == "" {
+			cur.template = strings.TrimSpace(string(t))
+		}
+		pos = next
+	}
+	cur.data = data[start:]
+	return append(docs, cur)
+}
+
+func isSeparator(line []byte) bool {
+	rest, ok := bytes.CutPrefix(line, []byte("---"))
+	if !ok {
+		return false
+	}
+	rest = bytes.TrimSpace(rest)
+	return len(rest) == 0 || rest[0] == '#'
+}
+
+// parseStream parses a YAML stream read from file into objects, bounding
+// every document. Empty documents are skipped and v1 Lists are expanded.
+func parseStream(data []byte, file string, limits Limits) ([]object, error) {
+	var objs []object
+	for _, doc := range splitDocuments(data) {
+		got, err := parseDocument(doc, file, limits)
+		if err != nil {
+			return nil, err
+		}
+		objs = append(objs, got...)
+	}
+	return objs, nil
+}
+
+// parseDocument parses one document into zero, one or (for a List) more objects.
+func parseDocument(doc document, file string, limits Limits) ([]object, error) {
+	at := func(err error) *Error {
+		e := &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: err}
+		if doc.template != "" {
+			e.Err = fmt.Errorf("%s: %w", doc.template, err)
+		}
+		return e
+	}
+	if err := checkYAML(doc.data, limits); err != nil {
+		if isYAMLSyntax(err) {
+			line, desc := yamlPosition(err)
+			e := at(fmt.Errorf("invalid YAML: %s", desc))
+			e.Line += max(line-1, 0)
+			return nil, e
+		}
+		e := locate(err, file)
+		e.Line += doc.line - 1
+		return nil, e
+	}
+	js, err := yaml.YAMLToJSON(doc.data)
+	if err != nil {
+		// This parser quotes the offending value, which may be a secret.
+		return nil, at(fmt.Errorf("invalid YAML"))
+	}
+	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+		return nil, nil
+	}
+	var m map[string]any
+	if err := utiljson.Unmarshal(js, &m); err != nil {
+		return nil, at(fmt.Errorf("document is not a YAML mapping"))
+	}
+	u := &unstructured.Unstructured{Object: m}
+	if u.GetAPIVersion() == "v1" && u.GetKind() == "List" {
+		return expandList(u, file, doc)
+	}
+	return []object{{u: u, file: file, line: doc.line, template: doc.template}}, nil
+}
+
+// expandList returns the items of a v1 List, as kubectl applies them.
+func expandList(list *unstructured.Unstructured, file string, doc document) ([]object, error) {
+	items, ok := list.Object["items"].([]any)
+	if !ok && list.Object["items"] != nil {
+		return nil, &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: fmt.Errorf("List items is not a sequence")}
+	}
+	objs := make([]object, 0, len(items))
+	for i, item := range items {
+		m, ok := item.(map[string]any)
+		if !ok {
+			return nil, &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: fmt.Errorf("List item %d is not a mapping", i)}
+		}
+		objs = append(objs, object{u: &unstructured.Unstructured{Object: m}, file: file, line: doc.line, template: doc.template})
+	}
+	return objs, nil
+}
+
+// yamlPosition splits a "yaml: line N: description" error of the YAML
+// parser into N (0 when absent) and the description, which is fixed text
+// that never quotes the document.
+func yamlPosition(err error) (int, string) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	rest, ok := strings.CutPrefix(msg, "line ")
+	if !ok {
+		return 0, msg
+	}
+	num, desc, ok := strings.Cut(rest, ": ")
+	n, convErr := strconv.Atoi(num)
+	if !ok || convErr != nil {
+		return 0, msg
+	}
+	return n, desc
+}

@@ -1,0 +1,269 @@
+package render
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
+	"github.com/driftless-dev/driftless/internal/render/helm"
+	"github.com/driftless-dev/driftless/internal/render/kustomize"
+)
+
+// Render renders directory opts.Path of the checkout at opts.Root and returns
+// its objects sorted in apply order (see Sort). Objects are validated
+// (apiVersion, kind and metadata.name set, no object twice), and namespaced
+// objects that name no namespace get the target namespace. A render that
+// produces no object is an error: an empty render must never read as
+// "delete everything". Errors are *Error values. With opts.Cache set, the
+// same inputs are rendered once; the objects returned are always the
+// caller's own.
+func Render(ctx context.Context, opts Options) ([]*unstructured.Unstructured, error) {
+	opts.Limits = opts.Limits.withDefaults()
+	dir := cleanPath(opts.Path)
+	key, ok := cacheKey(opts, dir)
+	if opts.Cache == nil || !ok {
+		return render(ctx, opts, dir, nil)
+	}
+	unlock := opts.Cache.lock(key)
+	defer unlock()
+	e := opts.Cache.lookup(ctx, key, opts.Root, opts.Limits, opts.IsNamespaced)
+	opts.Cache.count(e != nil)
+	if e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return copyObjects(e.objs), nil
+	}
+	e = &entry{key: key}
+	objs, err := render(ctx, opts, dir, e)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
+	e.err = err
+	if err == nil {
+		e.objs = copyObjects(objs)
+	}
+	opts.Cache.store(e)
+	return objs, err
+}
+
+// render runs one render; rec, when set, records its questions and answers.
+// A panic anywhere in it, in an engine or a callback, fails this render only.
+func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*unstructured.Unstructured, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			objs, err = nil, failf(BuildFailed, dir, 0, "renderer panicked: %v", r)
+		}
+	}()
+	if err := ctx.Err(); err != nil {
+		return nil, &Error{Reason: BuildFailed, Err: err}
+	}
+	c, err := openCheckout(ctx, opts.Root, opts.Limits)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	if rec != nil {
+		c.deps = map[dep]string{}
+		defer func() { rec.deps = c.deps }()
+	}
+	engine, err := engineFor(c, dir, opts.Engine)
+	if err != nil {
+		return nil, err
+	}
+	parsed, err := runEngine(c, engine, dir, opts)
+	if err != nil {
+		return nil, classify(c, dir, err)
+	}
+	// An engine may swallow a refused read: the render still fails.
+	if v := c.Violation(); v != nil {
+		return nil, v
+	}
+	return finish(parsed, dir, engine, opts, rec)
+}
+
+// engineFor checks that dir is a directory inside the checkout and returns
+// the engine to render it with.
+func engineFor(c *checkout, dir string, engine Engine) (Engine, error) {
+	fi, err := c.Stat(dir)
+	if err != nil {
+		if v := c.Violation(); v != nil {
+			return Auto, v
+		}
+		return Auto, failf(PathInvalid, dir, 0, "path does not exist in the checkout")
+	}
+	if !fi.IsDir() {
+		return Auto, failf(PathInvalid, dir, 0, "path is not a directory")
+	}
+	switch engine {
+	case Auto:
+		return detect(c, dir)
+	case Kustomize, Helm, Plain:
+		return engine, nil
+	default:
+		return Auto, failf(BuildFailed, "", 0, "unknown engine %q", engine)
+	}
+}
+
+// runEngine runs one engine.
+func runEngine(c *checkout, engine Engine, dir string, opts Options) ([]object, error) {
+	var out []byte
+	var err error
+	switch engine {
+	case Plain:
+		return renderPlain(c, dir, opts.Limits)
+	case Kustomize:
+		c.checkYAML = true
+		out, err = kustomize.Build(c, dir)
+	case Helm:
+		c.checkYAML = true
+		out, err = helm.Template(c, dir, helmOptions(opts))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(out)) > opts.Limits.MaxBytes {
+		return nil, failf(LimitExceeded, dir, 0, "render produces more than %d bytes of YAML", opts.Limits.MaxBytes)
+	}
+	return parseGenerated(out, dir, opts.Limits)
+}
+
+// parseGenerated parses an engine's YAML stream. Its lines are not lines of
+// a file of the checkout, so objects are located by the directory only.
+func parseGenerated(out []byte, dir string, limits Limits) ([]object, error) {
+	objs, err := parseStream(out, dir, limits)
+	for i := range objs {
+		objs[i].line = 0
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		e.Line = 0
+	}
+	return objs, err
+}
+
+// helmOptions maps Options to the Helm engine's.
+func helmOptions(opts Options) helm.Options {
+	h := helm.Options{
+		ReleaseName:   opts.Helm.ReleaseName,
+		Namespace:     opts.Helm.Namespace,
+		ValuesFiles:   opts.Helm.ValuesFiles,
+		Values:        opts.Helm.Values,
+		KubeVersion:   opts.Capabilities.KubeVersion,
+		APIVersions:   opts.Capabilities.APIVersions,
+		DisableHooks:  opts.Helm.DisableHooks,
+		MaxChartBytes: opts.Limits.MaxChartBytes,
+	}
+	if h.Namespace == "" {
+		h.Namespace = opts.TargetNamespace
+	}
+	for _, v := range opts.Helm.ValuesFrom {
+		h.ValuesFrom = append(h.ValuesFrom, helm.Values{Name: v.Name, Data: v.Data})
+	}
+	return h
+}
+
+// finish bounds, namespaces, validates and sorts an engine's objects.
+func finish(objs []object, dir string, engine Engine, opts Options, rec *entry) ([]*unstructured.Unstructured, error) {
+	if len(objs) > opts.Limits.MaxObjects {
+		return nil, failf(LimitExceeded, dir, 0, "render has %d objects, more than %d", len(objs), opts.Limits.MaxObjects)
+	}
+	if len(objs) == 0 {
+		return nil, failf(BuildFailed, dir, 0, "render produced no objects")
+	}
+	ns := opts.TargetNamespace
+	if ns == "" && engine == Helm {
+		ns = opts.Helm.Namespace
+	}
+	s := newScopes(objs, opts.IsNamespaced)
+	setNamespace(objs, ns, s)
+	if rec != nil {
+		rec.scopes = s.asked
+	}
+	if err := validate(objs); err != nil {
+		return nil, err
+	}
+	out := make([]*unstructured.Unstructured, len(objs))
+	for i, o := range objs {
+		out[i] = o.u
+	}
+	Sort(out)
+	return out, nil
+}
+
+// classify turns an engine's error into an *Error: the checkout's typed
+// error when the engine kept it, else the violation the checkout recorded
+// (engines may stringify errors), else BuildFailed.
+func classify(c *checkout, dir string, err error) error {
+	var e *Error
+	switch {
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		return &Error{Reason: BuildFailed, File: dir, Err: fmt.Errorf("render cancelled: %w", err)}
+	case errors.As(err, &e) && e == err:
+		return e
+	case errors.As(err, &e):
+		// An engine's message (with its file and line) around the checkout's reason.
+		return &Error{Reason: e.Reason, File: fileOf(err, dir), Err: err}
+	}
+	if v := c.Violation(); v != nil {
+		return v
+	}
+	for sentinel, reason := range engineReasons {
+		if errors.Is(err, sentinel) {
+			return &Error{Reason: reason, File: fileOf(err, dir), Err: err}
+		}
+	}
+	return &Error{Reason: BuildFailed, File: fileOf(err, dir), Err: err}
+}
+
+// engineReasons are the engines' errors that are not BuildFailed.
+var engineReasons = map[error]Reason{
+	kustomize.ErrRemote:   PathOutOfBounds,
+	kustomize.ErrAbsolute: PathOutOfBounds,
+	helm.ErrSchemaRef:     PathOutOfBounds,
+	helm.ErrChartTooLarge: LimitExceeded,
+}
+
+// fileOf returns dir, or "" when err already names its file and line.
+func fileOf(err error, dir string) string {
+	var ref *kustomize.RefError
+	if errors.As(err, &ref) {
+		return ""
+	}
+	return dir
+}
+
+// cacheKey hashes every option that changes a render's output. ok is false
+// when the options cannot be hashed (values that are not JSON).
+func cacheKey(opts Options, dir string) (key string, ok bool) {
+	b, err := json.Marshal(struct {
+		Version         int
+		Engine          Engine
+		Dir             string
+		Helm            HelmOptions
+		TargetNamespace string
+		Capabilities    Capabilities
+		Limits          Limits
+		HasDiscovery    bool
+	}{1, opts.Engine, dir, opts.Helm, opts.TargetNamespace, opts.Capabilities, opts.Limits, opts.IsNamespaced != nil})
+	if err != nil {
+		return "", false
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), true
+}
+
+// stripPath returns err without the name a *fs.PathError repeats.
+func stripPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

@@ -1,0 +1,153 @@
+package render
+
+import (
+	"context"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+)
+
+// The corpora of the engines' own fidelity tests.
+var (
+	kustomizeCorpus = filepath.Join("kustomize", "testdata", "corpus")
+	helmCorpus      = filepath.Join("helm", "testdata", "charts")
+)
+
+// kinds returns "Kind/name" of objs.
+func kinds(objs []*unstructured.Unstructured) []string {
+	out := make([]string, len(objs))
+	for i, o := range objs {
+		out[i] = o.GetKind() + "/" + o.GetName()
+	}
+	return out
+}
+
+// TestRenderMatchesCLIs renders through Render and compares each object
+// with the reference CLI's output for the same inputs: the same objects,
+// field for field, sorted in apply order.
+func TestRenderMatchesCLIs(t *testing.T) {
+	tests := []struct {
+		name string
+		opts Options
+		bin  func(testing.TB) string
+		args []string
+	}{
+		{"kustomize", Options{Root: kustomizeCorpus, Path: "webapp/overlays/prod"}, reference.Kustomize,
+			[]string{"build", "--load-restrictor", "LoadRestrictionsNone", "webapp/overlays/prod"}},
+		{"helm", Options{Root: helmCorpus, Path: "shop", Engine: Helm, TargetNamespace: "shop",
+			Helm: HelmOptions{ReleaseName: "web", ValuesFiles: []string{"values-prod.yaml", "values-eu.yaml"}}},
+			reference.Helm, []string{"template", "web", "shop", "--namespace", "shop", "--include-crds", "--skip-tests",
+				"-f", "shop/values-prod.yaml", "-f", "shop/values-eu.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			out, err := reference.Run(ctx, tt.bin(t), tt.opts.Root, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := parseStream(out, "cli", DefaultLimits())
+			if err != nil {
+				t.Fatal(err)
+			}
+			setNamespace(want, tt.opts.TargetNamespace, newScopes(want, nil))
+			wantObjs := make([]*unstructured.Unstructured, len(want))
+			for i, o := range want {
+				wantObjs[i] = o.u
+			}
+			Sort(wantObjs)
+			got, err := Render(ctx, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(kinds(got), kinds(wantObjs)) {
+				t.Fatalf("objects:\n got %v\nwant %v", kinds(got), kinds(wantObjs))
+			}
+			for i := range got {
+				if !reflect.DeepEqual(got[i].Object, wantObjs[i].Object) {
+					t.Errorf("%s differs:\n got %v\nwant %v", kinds(got)[i], got[i].Object, wantObjs[i].Object)
+				}
+			}
+		})
+	}
+}
+
+// TestRenderApplyOrder checks the tiers and the target namespace on a real
+// render: the chart's CRD first, namespaced objects in the release's
+// namespace.
+func TestRenderApplyOrder(t *testing.T) {
+	objs, err := Render(context.Background(), Options{Root: helmCorpus, Path: "shop",
+		Helm: HelmOptions{ReleaseName: "web", Namespace: "shop", ValuesFiles: []string{"values-prod.yaml"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if objs[0].GetKind() != "CustomResourceDefinition" || objs[0].GetNamespace() != "" {
+		t.Fatalf("first object = %s in %q, want the CRD, cluster-scoped", kinds(objs)[0], objs[0].GetNamespace())
+	}
+	for i, o := range objs {
+		if i > 0 && Tier(objs[i-1]) > Tier(o) {
+			t.Errorf("%s before %s", kinds(objs)[i-1], kinds(objs)[i])
+		}
+		if i > 0 && o.GetNamespace() != "shop" {
+			t.Errorf("%s in namespace %q, want shop", kinds(objs)[i], o.GetNamespace())
+		}
+	}
+}
+
+// TestRenderPathErrors covers Options.Path and Options.Root (RELIABILITY S1).
+func TestRenderPathErrors(t *testing.T) {
+	outside := tree{"secret.yaml": "apiVersion: v1\nkind: Secret\nmetadata: {name: canary-path}\n"}.write(t)
+	root := tree{"app/a.yaml": cmA, "file.yaml": cmA, "empty/README.md": "nothing", "out@": outside}.write(t)
+	tests := []struct {
+		path   string
+		reason Reason
+	}{
+		{"missing", PathInvalid},
+		{"file.yaml", PathInvalid},
+		{"../../etc", PathOutOfBounds},
+		{"/etc", PathOutOfBounds},
+		{"app/../../etc", PathOutOfBounds},
+		{"out", SymlinkOutOfBounds},
+		{"empty", BuildFailed},
+	}
+	for _, tt := range tests {
+		objs, err := Render(context.Background(), Options{Root: root, Path: tt.path})
+		if ReasonOf(err) != tt.reason || objs != nil {
+			t.Errorf("Render(%s) = %d objects, %v; want %s", tt.path, len(objs), err, tt.reason)
+		}
+		if err != nil && strings.Contains(err.Error(), "canary-path") {
+			t.Errorf("Render(%s): the error quotes a file outside the checkout: %v", tt.path, err)
+		}
+	}
+	if _, err := Render(context.Background(), Options{Root: filepath.Join(root, "gone"), Path: "."}); ReasonOf(err) != PathInvalid {
+		t.Errorf("missing root: %v, want PathInvalid", err)
+	}
+}
+
+// TestRenderRecoversPanics checks a panic fails the render, not the process.
+func TestRenderRecoversPanics(t *testing.T) {
+	root := tree{"app/a.yaml": cmA}.write(t)
+	_, err := Render(context.Background(), Options{Root: root, Path: "app", TargetNamespace: "x",
+		IsNamespaced: func(schema.GroupKind) (bool, error) { panic("discovery exploded") }})
+	if ReasonOf(err) != BuildFailed || !strings.Contains(err.Error(), "panicked: discovery exploded") {
+		t.Fatalf("Render = %v, want a recovered panic", err)
+	}
+}
+
+// TestRenderCancelled returns the context's error.
+func TestRenderCancelled(t *testing.T) {
+	root := tree{"app/a.yaml": cmA}.write(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Render(ctx, Options{Root: root, Path: "app"}); err == nil || !strings.Contains(err.Error(), "canceled") {
+		t.Fatalf("Render = %v, want cancelled", err)
+	}
+}
