@@ -40,7 +40,7 @@ images: [{name: example.com/web, newTag: "1.1"}]
 		"apps/web/overlays/prod/kustomization.yaml": `resources: [../../base, secret.enc.yaml]
 replicas: [{name: web, count: 4}]
 `,
-		"charts/api/Chart.yaml": "apiVersion: v2\nname: api\nversion: 0.1.0\n",
+		"charts/api/Chart.yaml":  "apiVersion: v2\nname: api\nversion: 0.1.0\n",
 		"charts/api/values.yaml": "replicas: 2\nimage: example.com/api:2.0\napiKey: \"\"\n",
 		"charts/api/templates/deployment.yaml": `apiVersion: apps/v1
 kind: Deployment
