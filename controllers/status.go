@@ -54,12 +54,22 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		return ctrl.Result{}
 	case runErr == nil:
 		msg := fmt.Sprintf("Applied revision %s: %s", st.revision, st.changes.Summary())
+		if h := obj.Status.History; !st.changes.Changed() && len(h) > 0 && h[0].Revision == st.revision &&
+			(h[0].Result == v1alpha1.ReconciliationSucceededReason || h[0].Result == v1alpha1.ProgressingReason) {
+			// A run that changed nothing keeps the summary of the one that applied the revision.
+			msg = h[0].Message
+		}
 		r.setReady(obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason, msg)
 		obj.Status.LastAppliedRevision, obj.Status.LastGoodRevision = st.revision, st.revision
 		r.record(st, v1alpha1.ReconciliationSucceededReason, msg, st.changes.Changed())
 		return ctrl.Result{RequeueAfter: jitter(obj.Spec.Interval.Duration)}
 	case errors.As(runErr, &wait):
-		obj.Status.LastAppliedRevision = st.revision
+		if st.changes.Changed() {
+			r.record(st, v1alpha1.ProgressingReason, fmt.Sprintf("Applied revision %s: %s", st.revision, st.changes.Summary()), true)
+		}
+		if st.revision != "" && st.objects != nil {
+			obj.Status.LastAppliedRevision = st.revision
+		}
 		setCondition(obj, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, wait.reason, wait.msg)
 		setCondition(obj, v1alpha1.ReadyCondition, metav1.ConditionUnknown, wait.reason, wait.msg)
 		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.StalledCondition)

@@ -60,7 +60,7 @@ func newExample(root, work string) (*example, error) {
 		{"-C", work, "add", "-A"},
 		{"-C", work, "commit", "--quiet", "-m", "Demo application"},
 		{"-C", work, "remote", "add", "origin", ex.bare},
-		{"-C", work, "push", "--quiet", "origin", "main"},
+		{"-C", work, "push", "--quiet", "--set-upstream", "origin", "main"},
 	}
 	for _, args := range steps {
 		if out, err := exec.Command("git", args...).CombinedOutput(); err != nil {

@@ -101,20 +101,20 @@ func parseDocument(doc document, file string, limits Limits) ([]object, error) {
 		}
 		return e
 	}
-	if err := checkYAML(doc.data, limits); err != nil {
-		if isYAMLSyntax(err) {
-			line, desc := yamlPosition(err)
-			e := at(fmt.Errorf("invalid YAML: %s", desc))
-			e.Line += max(line-1, 0)
-			return nil, e
+	// Only an anchor lets a document expand past its size: a document without
+	// one skips the expansion check, and its depth is checked once decoded.
+	if bytes.IndexByte(doc.data, '&') >= 0 {
+		if err := checkYAML(doc.data, limits); err != nil {
+			return nil, yamlError(err, doc, file, at)
 		}
-		e := locate(err, file)
-		e.Line += doc.line - 1
-		return nil, e
 	}
 	js, err := yaml.YAMLToJSON(doc.data)
 	if err != nil {
-		// This parser quotes the offending value, which may be a secret.
+		// This parser may quote the offending value, which may be a secret:
+		// the other one describes the error without it.
+		if err := checkYAML(doc.data, limits); err != nil {
+			return nil, yamlError(err, doc, file, at)
+		}
 		return nil, at(fmt.Errorf("invalid YAML"))
 	}
 	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
@@ -124,11 +124,52 @@ func parseDocument(doc document, file string, limits Limits) ([]object, error) {
 	if err := utiljson.Unmarshal(js, &m); err != nil {
 		return nil, at(fmt.Errorf("document is not a YAML mapping"))
 	}
+	if depth(m, limits.MaxYAMLDepth) > limits.MaxYAMLDepth {
+		e := at(fmt.Errorf("YAML nests deeper than %d levels", limits.MaxYAMLDepth))
+		e.Reason = LimitExceeded
+		return nil, e
+	}
 	u := &unstructured.Unstructured{Object: m}
 	if u.GetAPIVersion() == "v1" && u.GetKind() == "List" {
 		return expandList(u, file, doc)
 	}
 	return []object{{u: u, file: file, line: doc.line, template: doc.template}}, nil
+}
+
+// yamlError turns an error of checkYAML on doc into an *Error located in file.
+func yamlError(err error, doc document, file string, at func(error) *Error) *Error {
+	if isYAMLSyntax(err) {
+		line, desc := yamlPosition(err)
+		e := at(fmt.Errorf("invalid YAML: %s", desc))
+		e.Line += max(line-1, 0)
+		return e
+	}
+	e := locate(err, file)
+	e.Line += doc.line - 1
+	return e
+}
+
+// depth returns how deeply v nests maps and slices, counting no further
+// than limit+1.
+func depth(v any, limit int) int {
+	var children []any
+	switch v := v.(type) {
+	case map[string]any:
+		for _, c := range v {
+			children = append(children, c)
+		}
+	case []any:
+		children = v
+	default:
+		return 0
+	}
+	deepest := 0
+	if limit >= 0 {
+		for _, c := range children {
+			deepest = max(deepest, depth(c, limit-1))
+		}
+	}
+	return deepest + 1
 }
 
 // expandList returns the items of a v1 List, as kubectl applies them.

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -163,9 +162,18 @@ func checkGolden(t *testing.T, path, got string) {
 	}
 	if string(want) != got {
 		gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-		sort.Strings(gl)
-		t.Errorf("errors differ from %s (run with -update after checking them):\n got:\n%s\nwant:\n%s", path, got, want)
-		_ = wl
+		for i := 0; i < max(len(gl), len(wl)); i++ {
+			var g, w string
+			if i < len(gl) {
+				g = gl[i]
+			}
+			if i < len(wl) {
+				w = wl[i]
+			}
+			if g != w {
+				t.Errorf("%s line %d (run with -update after checking):\n got %s\nwant %s", path, i+1, g, w)
+			}
+		}
 	}
 }
 
