@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/tools/record"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -51,7 +52,8 @@ type AppSourceReconciler struct {
 	// AllowCrossNamespaceRefs lets dependsOn name AppSources of other namespaces.
 	AllowCrossNamespaceRefs bool
 
-	pushes chan event.GenericEvent // AppSources a webhook push asks to reconcile
+	rendered rendered                // last render of each AppSource, by inputs
+	pushes   chan event.GenericEvent // AppSources a webhook push asks to reconcile
 }
 
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources,verbs=get;list;watch;update;patch
@@ -77,6 +79,8 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.AppSource{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&v1alpha1.AppSource{}, handler.EnqueueRequestsFromMapFunc(r.dependents)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing("Secret"))).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing("ConfigMap"))).
 		Watches(&appsv1.Deployment{}, owner).
 		Watches(&appsv1.StatefulSet{}, owner).
 		Watches(&appsv1.DaemonSet{}, owner).
@@ -137,6 +141,7 @@ func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSou
 			return fmt.Errorf("prune on deletion: %w", err)
 		}
 	}
+	r.rendered.forget(client.ObjectKeyFromObject(obj))
 	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
 	return r.Update(ctx, obj)
 }

@@ -70,6 +70,8 @@ func decryptReason(err error) string {
 	switch {
 	case errors.Is(err, decrypt.ErrSymlinkOutOfBounds):
 		return v1alpha1.SymlinkOutOfBoundsReason
+	case errors.Is(err, decrypt.ErrPathOutOfBounds):
+		return v1alpha1.PathOutOfBoundsReason
 	case errors.Is(err, decrypt.ErrTooLarge), errors.Is(err, decrypt.ErrTooManyFiles):
 		return v1alpha1.LimitExceededReason
 	}

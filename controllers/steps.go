@@ -3,8 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +31,8 @@ type state struct {
 	checkout string // workDir/checkout
 	revision string // of the fetched commit
 
+	inputs    string                       // what the render depends on; see inputsKey
+	cached    bool                         // objects come from the last render of the same inputs
 	objects   []*unstructured.Unstructured // rendered, in apply order
 	changes   apply.ChangeSet
 	inventory []apply.Entry // what the cluster holds from us after apply and prune
@@ -54,6 +58,17 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 			Identity: d["identity"], Passphrase: d["passphrase"], KnownHosts: d["known_hosts"],
 		}
 	}
+	key := client.ObjectKeyFromObject(st.obj)
+	// Same commit, same spec, same Secrets: the last render still holds.
+	if res, err := r.Source.Resolve(ctx, req); err == nil {
+		if inputs := r.inputsKey(ctx, st.obj, res.Commit); inputs != "" {
+			if objs := r.rendered.get(key, inputs); objs != nil {
+				st.revision, st.inputs, st.objects, st.cached = res.Revision, inputs, objs, true
+				st.obj.Status.LastAttemptedRevision = res.Revision
+				return nil
+			}
+		}
+	}
 	dir, err := os.MkdirTemp(r.WorkDir, "reconcile-")
 	if err != nil {
 		return err
@@ -63,7 +78,7 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	if err != nil {
 		return failed(sourceReason(err), err)
 	}
-	st.revision = res.Revision
+	st.revision, st.inputs = res.Revision, r.inputsKey(ctx, st.obj, res.Commit)
 	st.obj.Status.LastAttemptedRevision = res.Revision
 	return nil
 }
@@ -71,15 +86,22 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 // decrypt decrypts every SOPS file under the path. Without keys configured,
 // an encrypted file is an error naming it: ciphertext is never applied.
 func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
+	if st.cached {
+		return nil
+	}
 	opts := decrypt.DefaultOptions()
 	if d := st.obj.Spec.Decryption; d != nil {
 		secret, err := r.secret(ctx, st.obj, d.SecretRef.Name)
 		if err != nil {
 			return err
 		}
-		for name, value := range secret.Data {
-			if strings.HasSuffix(name, ".agekey") {
-				opts.Keys.Age = append(opts.Keys.Age, value)
+		// Sorted, so that key numbers in messages are the same every run.
+		for _, name := range slices.Sorted(maps.Keys(secret.Data)) {
+			switch {
+			case strings.HasSuffix(name, ".agekey"):
+				opts.Keys.Age = append(opts.Keys.Age, secret.Data[name])
+			case strings.HasSuffix(name, ".asc"):
+				opts.Keys.PGP = append(opts.Keys.PGP, secret.Data[name])
 			}
 		}
 	}
@@ -91,6 +113,9 @@ func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
 
 // render turns the path into objects, refusing any still encrypted.
 func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
+	if st.cached {
+		return nil
+	}
 	opts, err := r.renderOptions(ctx, st)
 	if err != nil {
 		return err
@@ -111,6 +136,9 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 		return failed(v1alpha1.DecryptionFailedReason, err)
 	}
 	st.objects = objs
+	if st.inputs != "" {
+		r.rendered.put(client.ObjectKeyFromObject(st.obj), st.inputs, objs)
+	}
 	return nil
 }
 

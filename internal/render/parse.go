@@ -3,8 +3,10 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utiljson "k8s.io/apimachinery/pkg/util/json"
@@ -80,17 +82,35 @@ func isSeparator(line []byte) bool {
 
 // parseStream parses a YAML stream read from file into objects, bounding
 // every document. Empty documents are skipped and v1 Lists are expanded.
+// Large streams are parsed on every processor, in document order.
 func parseStream(data []byte, file string, limits Limits) ([]object, error) {
+	docs := splitDocuments(data)
+	parsed := make([][]object, len(docs))
+	errs := make([]error, len(docs))
+	workers := min(runtime.GOMAXPROCS(0), len(docs)/parallelDocs+1)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(docs); i += workers {
+				parsed[i], errs[i] = parseDocument(docs[i], file, limits)
+			}
+		}()
+	}
+	wg.Wait()
 	var objs []object
-	for _, doc := range splitDocuments(data) {
-		got, err := parseDocument(doc, file, limits)
-		if err != nil {
-			return nil, err
+	for i := range docs {
+		if errs[i] != nil {
+			return nil, errs[i]
 		}
-		objs = append(objs, got...)
+		objs = append(objs, parsed[i]...)
 	}
 	return objs, nil
 }
+
+// parallelDocs is how many documents make it worth another goroutine.
+const parallelDocs = 64
 
 // parseDocument parses one document into zero, one or (for a List) more objects.
 func parseDocument(doc document, file string, limits Limits) ([]object, error) {

@@ -1,0 +1,111 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// rendered remembers, per AppSource, the objects of its last render and the
+// inputs they came from: a reconcile whose inputs are the same skips the
+// checkout, decryption and render, and only checks for drift.
+type rendered struct {
+	mu    sync.Mutex
+	byKey map[client.ObjectKey]renderedEntry
+}
+
+type renderedEntry struct {
+	inputs  string
+	objects []*unstructured.Unstructured
+}
+
+func (c *rendered) get(key client.ObjectKey, inputs string) []*unstructured.Unstructured {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byKey[key]; ok && e.inputs == inputs {
+		return e.objects
+	}
+	return nil
+}
+
+func (c *rendered) put(key client.ObjectKey, inputs string, objs []*unstructured.Unstructured) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil {
+		c.byKey = map[client.ObjectKey]renderedEntry{}
+	}
+	c.byKey[key] = renderedEntry{inputs: inputs, objects: objs}
+}
+
+func (c *rendered) forget(key client.ObjectKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.byKey, key)
+}
+
+// inputsKey names everything a render depends on besides the checkout: the
+// commit, the spec generation, and the versions of the Secrets and
+// ConfigMaps it reads (decryption keys and Helm values).
+func (r *AppSourceReconciler) inputsKey(ctx context.Context, obj *v1alpha1.AppSource, commit string) string {
+	parts := []string{commit, fmt.Sprint(obj.Generation)}
+	for _, ref := range referenced(obj) {
+		var o client.Object = &corev1.Secret{}
+		if ref.kind == "ConfigMap" {
+			o = &corev1.ConfigMap{}
+		}
+		if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: ref.name}, o); err != nil {
+			return "" // unknown inputs: render again
+		}
+		parts = append(parts, ref.kind+"/"+ref.name+"@"+o.GetResourceVersion())
+	}
+	return strings.Join(parts, " ")
+}
+
+type objectRef struct{ kind, name string }
+
+// referenced lists the Secrets and ConfigMaps an AppSource reads.
+func referenced(obj *v1alpha1.AppSource) []objectRef {
+	var refs []objectRef
+	if g := obj.Spec.Source.Git.SecretRef; g != nil {
+		refs = append(refs, objectRef{"Secret", g.Name})
+	}
+	if d := obj.Spec.Decryption; d != nil {
+		refs = append(refs, objectRef{"Secret", d.SecretRef.Name})
+	}
+	if obj.Spec.Render != nil && obj.Spec.Render.Helm != nil {
+		for _, v := range obj.Spec.Render.Helm.ValuesFrom {
+			refs = append(refs, objectRef{v.Kind, v.Name})
+		}
+	}
+	return refs
+}
+
+// referencing maps a Secret or ConfigMap to the AppSources of its namespace
+// that read it, so that a changed key or value is applied at once.
+func (r *AppSourceReconciler) referencing(kind string) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		var list v1alpha1.AppSourceList
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+			return nil
+		}
+		var out []reconcile.Request
+		for i := range list.Items {
+			for _, ref := range referenced(&list.Items[i]) {
+				if ref.kind == kind && ref.name == o.GetName() {
+					out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
+					break
+				}
+			}
+		}
+		return out
+	}
+}
