@@ -80,6 +80,26 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	}
 	st.revision, st.inputs = res.Revision, r.inputsKey(ctx, st.obj, res.Commit)
 	st.obj.Status.LastAttemptedRevision = res.Revision
+	return checkPath(st.checkout, pathOrRoot(st.obj.Spec.Source.Path), res.Revision)
+}
+
+// checkPath fails when path is not a directory of the checkout. os.Root
+// follows symlinks only while they stay inside the checkout.
+func checkPath(checkout, path, revision string) error {
+	root, err := os.OpenRoot(checkout)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	info, err := root.Stat(path)
+	switch {
+	case err != nil && strings.Contains(err.Error(), "escapes from parent"):
+		return stalled(v1alpha1.PathOutOfBoundsReason, fmt.Errorf("path %s leaves the repository at %s", path, revision))
+	case err != nil:
+		return failed(v1alpha1.PathInvalidReason, fmt.Errorf("path %s not found at %s", path, revision))
+	case !info.IsDir():
+		return failed(v1alpha1.PathInvalidReason, fmt.Errorf("path %s is not a directory at %s", path, revision))
+	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -161,14 +162,25 @@ func TestAppSourceFollowsGit(t *testing.T) {
 // requestReconcile asks for an immediate reconcile, as the CLI and webhooks do.
 func requestReconcile(t *testing.T, obj *v1alpha1.AppSource) {
 	t.Helper()
-	if err := get(t.Context(), obj); err != nil {
-		t.Fatal(err)
-	}
-	if obj.Annotations == nil {
-		obj.Annotations = map[string]string{}
-	}
-	obj.Annotations[v1alpha1.ReconcileRequestAnnotation] = time.Now().Format(time.RFC3339Nano)
-	if err := k8s.Update(t.Context(), obj); err != nil {
+	update(t, obj, func(a *v1alpha1.AppSource) {
+		if a.Annotations == nil {
+			a.Annotations = map[string]string{}
+		}
+		a.Annotations[v1alpha1.ReconcileRequestAnnotation] = time.Now().Format(time.RFC3339Nano)
+	})
+}
+
+// update changes obj with change, retrying on conflicts with the controller.
+func update(t *testing.T, obj *v1alpha1.AppSource, change func(*v1alpha1.AppSource)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := get(t.Context(), obj); err != nil {
+			return err
+		}
+		change(obj)
+		return k8s.Update(t.Context(), obj)
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }
