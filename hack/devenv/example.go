@@ -7,17 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
 
 	"filippo.io/age"
-	"github.com/getsops/sops/v3"
-	"github.com/getsops/sops/v3/aes"
-	sopsage "github.com/getsops/sops/v3/age"
-	"github.com/getsops/sops/v3/config"
-	"github.com/getsops/sops/v3/keys"
-	"github.com/getsops/sops/v3/keyservice"
-	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
-	"github.com/getsops/sops/v3/version"
+
+	"github.com/driftless-dev/driftless/internal/decrypt/sopstest"
 )
 
 // example is the demo repository of `make run`: a bare repository to serve
@@ -37,7 +30,7 @@ func newExample(root, work string) (*example, error) {
 	ex := &example{bare: filepath.Join(root, "demo.git"), work: work, key: key}
 	files := exampleFiles()
 	for path, plain := range exampleSecrets() {
-		enc, err := encrypt([]byte(plain), key.Recipient().String())
+		enc, err := sopstest.EncryptYAML([]byte(plain), key.Recipient().String(), "^(data|stringData|apiKey)$")
 		if err != nil {
 			return nil, fmt.Errorf("encrypt %s: %w", path, err)
 		}
@@ -68,40 +61,6 @@ func newExample(root, work string) (*example, error) {
 		}
 	}
 	return ex, nil
-}
-
-// encrypt encrypts the data and stringData of a YAML document for an age
-// recipient, as `sops --encrypt --encrypted-regex '^(data|stringData)$'` does.
-func encrypt(plain []byte, recipient string) ([]byte, error) {
-	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
-	branches, err := store.LoadPlainFile(plain)
-	if err != nil {
-		return nil, err
-	}
-	mk, err := sopsage.MasterKeyFromRecipient(recipient)
-	if err != nil {
-		return nil, err
-	}
-	tree := sops.Tree{Branches: branches, Metadata: sops.Metadata{
-		KeyGroups:      []sops.KeyGroup{[]keys.MasterKey{mk}},
-		EncryptedRegex: "^(data|stringData|apiKey)$",
-		Version:        version.Version,
-	}}
-	dataKey, errs := tree.GenerateDataKeyWithKeyServices([]keyservice.KeyServiceClient{keyservice.NewLocalClient()})
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("generate data key: %v", errs)
-	}
-	cipher := aes.NewCipher()
-	tree.Metadata.LastModified = time.Now().UTC()
-	mac, err := tree.Encrypt(dataKey, cipher)
-	if err != nil {
-		return nil, err
-	}
-	tree.Metadata.MessageAuthenticationCode, err = cipher.Encrypt(mac, dataKey, tree.Metadata.LastModified.Format(time.RFC3339))
-	if err != nil {
-		return nil, err
-	}
-	return store.EmitEncryptedFile(tree)
 }
 
 // manifests are the namespaces, Secrets and AppSources that deploy the demo.

@@ -69,8 +69,13 @@ func jsonNumber(f float64) (any, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return nil, fmt.Errorf("json: unsupported value: %s", strconv.FormatFloat(f, 'g', -1, 64))
 	}
-	if f == math.Trunc(f) && math.Abs(f) < 1e21 && f >= math.MinInt64 && f < math.MaxInt64 {
-		return int64(f), nil
+	if f != math.Trunc(f) || math.Abs(f) >= 1e21 {
+		return f, nil
+	}
+	// JSON writes the shortest decimal that reads back as f, which for
+	// integers past 2^53 is not f's exact value.
+	if n, err := strconv.ParseInt(strconv.FormatFloat(f, 'f', -1, 64), 10, 64); err == nil {
+		return n, nil
 	}
 	return f, nil
 }

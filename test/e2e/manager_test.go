@@ -26,7 +26,7 @@ import (
 )
 
 // startManager runs the AppSource controller until the test ends.
-func startManager(t *testing.T) {
+func startManager(t *testing.T) *controllers.AppSourceReconciler {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -64,6 +64,7 @@ func startManager(t *testing.T) {
 			t.Errorf("manager: %v", err)
 		}
 	})
+	return r
 }
 
 // waitReady waits until obj's Ready condition has status and reason.
