@@ -9,8 +9,6 @@ import (
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utiljson "k8s.io/apimachinery/pkg/util/json"
-	"sigs.k8s.io/yaml"
 )
 
 // object is a parsed object and where it came from.
@@ -128,7 +126,7 @@ func parseDocument(doc document, file string, limits Limits) ([]object, error) {
 			return nil, yamlError(err, doc, file, at)
 		}
 	}
-	js, err := yaml.YAMLToJSON(doc.data)
+	v, err := decodeYAML(doc.data)
 	if err != nil {
 		// This parser may quote the offending value, which may be a secret:
 		// the other one describes the error without it.
@@ -137,11 +135,11 @@ func parseDocument(doc document, file string, limits Limits) ([]object, error) {
 		}
 		return nil, at(fmt.Errorf("invalid YAML"))
 	}
-	if bytes.Equal(bytes.TrimSpace(js), []byte("null")) {
+	if v == nil {
 		return nil, nil
 	}
-	var m map[string]any
-	if err := utiljson.Unmarshal(js, &m); err != nil {
+	m, ok := v.(map[string]any)
+	if !ok {
 		return nil, at(fmt.Errorf("document is not a YAML mapping"))
 	}
 	if depth(m, limits.MaxYAMLDepth) > limits.MaxYAMLDepth {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -11,7 +12,6 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
 )
 
 // DefaultKubeVersion is the Kubernetes version .Capabilities reports offline:
@@ -138,7 +138,7 @@ func release(chrt *chart.Chart, vals map[string]any, opts Options, caps *chartut
 			delete(files, name)
 		}
 	}
-	hooks, manifests, err := releaseutil.SortManifests(files, nil, releaseutil.InstallOrder)
+	hooks, manifests, err := sortManifests(files, runtime.GOMAXPROCS(0))
 	if err != nil {
 		return nil, err
 	}
