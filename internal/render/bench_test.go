@@ -206,8 +206,11 @@ func BenchmarkCached(b *testing.B) {
 	}
 }
 
+// benchRender renders in-process. Besides the wall time it reports the CPU
+// time of the process per render, which a loaded machine disturbs less.
 func benchRender(b *testing.B, opts Options, n int) {
 	b.ReportAllocs()
+	start := cpuTime(syscall.RUSAGE_SELF)
 	for b.Loop() {
 		objs, err := Render(context.Background(), opts)
 		if err != nil {
@@ -217,12 +220,24 @@ func benchRender(b *testing.B, opts Options, n int) {
 			b.Fatalf("rendered %d objects, want at least %d", len(objs), n)
 		}
 	}
+	b.ReportMetric((cpuTime(syscall.RUSAGE_SELF)-start).Seconds()/float64(b.N), "cpu-s/op")
+}
+
+// cpuTime returns the user and system time of who (RUSAGE_SELF or
+// RUSAGE_CHILDREN).
+func cpuTime(who int) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(who, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchCLI runs a CLI; it reports the child's peak memory, as its
 // allocations cannot be counted from here.
 func benchCLI(b *testing.B, bin, dir string, args ...string) {
 	var maxRSS int64
+	var cpu time.Duration
 	for b.Loop() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 		cmd := commandIn(ctx, bin, dir, args...)
@@ -234,6 +249,8 @@ func benchCLI(b *testing.B, bin, dir string, args ...string) {
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 			maxRSS = max(maxRSS, ru.Maxrss)
 		}
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	}
 	b.ReportMetric(float64(maxRSS), "maxRSS-KiB")
+	b.ReportMetric(cpu.Seconds()/float64(b.N), "cpu-s/op")
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // newNamespace creates a namespace for one test and deletes it afterwards.
-func newNamespace(t *testing.T) string {
+func newNamespace(t testing.TB) string {
 	t.Helper()
 	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("test-%08x", rand.Uint32())}}
 	if err := k8s.Create(t.Context(), ns); err != nil {
@@ -27,7 +27,7 @@ func newNamespace(t *testing.T) string {
 }
 
 // eventually polls cond every 50ms until it is true, failing the test after timeout.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
+func eventually(t testing.TB, timeout time.Duration, what string, cond func(ctx context.Context) (bool, error)) {
 	t.Helper()
 	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, timeout, true, cond)
 	if err != nil {

@@ -26,7 +26,7 @@ import (
 )
 
 // startManager runs the AppSource controller until the test ends.
-func startManager(t *testing.T) *controllers.AppSourceReconciler {
+func startManager(t testing.TB) *controllers.AppSourceReconciler {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -68,7 +68,7 @@ func startManager(t *testing.T) *controllers.AppSourceReconciler {
 }
 
 // waitReady waits until obj's Ready condition has status and reason.
-func waitReady(t *testing.T, obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason string) {
+func waitReady(t testing.TB, obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason string) {
 	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {

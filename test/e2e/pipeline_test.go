@@ -26,7 +26,7 @@ type gitApp struct {
 	repo   *gittest.Repo
 }
 
-func newGitApp(t *testing.T) *gitApp {
+func newGitApp(t testing.TB) *gitApp {
 	t.Helper()
 	app := &gitApp{ns: newNamespace(t), server: gittest.NewHTTPS(t, gittest.HTTPSOptions{Username: "u", Password: "canary-pw-6a1f"})}
 	app.repo = app.server.NewRepo(t, "app.git")
@@ -42,7 +42,7 @@ func newGitApp(t *testing.T) *gitApp {
 }
 
 // appSource returns an AppSource of the app's repository at path deploy.
-func (a *gitApp) appSource(t *testing.T, name string, opts ...func(*v1alpha1.AppSource)) *v1alpha1.AppSource {
+func (a *gitApp) appSource(t testing.TB, name string, opts ...func(*v1alpha1.AppSource)) *v1alpha1.AppSource {
 	t.Helper()
 	obj := appSource(name, a.ns, append([]func(*v1alpha1.AppSource){
 		withURL(a.server.RepoURL("app.git")), withPath("deploy"), withInterval(10 * time.Second),

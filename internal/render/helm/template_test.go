@@ -20,6 +20,8 @@ const charts = "testdata/charts"
 // fidelityCase is one render of the corpus, in-process and with the CLI.
 type fidelityCase struct {
 	name string
+	// chart is the chart's directory under charts, "shop" when empty.
+	chart string
 	opts Options
 	// args are the CLI arguments besides the release, the chart, the
 	// namespace and the values files and documents of opts.
@@ -45,6 +47,7 @@ var fidelityCases = []fidelityCase{
 	}, args: []string{"--no-hooks"}},
 	{name: "required value missing", opts: Options{ReleaseName: "web", Namespace: "shop"},
 		wantErr: "image.tag is required"},
+	{name: "fleet", chart: "fleet", opts: Options{ReleaseName: "fleet", Namespace: "fleet", Values: map[string]any{"apps": float64(1200)}}},
 }
 
 // TestTemplateMatchesCLI renders the corpus's chart in-process and with the
@@ -59,7 +62,7 @@ func TestTemplateMatchesCLI(t *testing.T) {
 	for _, tc := range fidelityCases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, cliErr := runCLI(t, bin, tc)
-			got, err := Template(fsys, "shop", tc.opts)
+			got, err := Template(fsys, tc.chartDir(), tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || cliErr == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(cliErr.Error(), tc.wantErr) {
 					t.Fatalf("want both to fail with %q: got %v; helm: %v", tc.wantErr, err, cliErr)
@@ -85,14 +88,21 @@ func TestTemplateMatchesCLI(t *testing.T) {
 	}
 }
 
+func (tc fidelityCase) chartDir() string {
+	if tc.chart == "" {
+		return "shop"
+	}
+	return tc.chart
+}
+
 // runCLI runs `helm template` with the case's release, values and arguments;
 // inline values and values documents become values files, merged in the
 // same order.
 func runCLI(t *testing.T, bin string, tc fidelityCase) ([]byte, error) {
 	t.Helper()
-	args := []string{"template", tc.opts.ReleaseName, "shop", "--namespace", tc.opts.Namespace, "--include-crds", "--skip-tests"}
+	args := []string{"template", tc.opts.ReleaseName, tc.chartDir(), "--namespace", tc.opts.Namespace, "--include-crds", "--skip-tests"}
 	for _, f := range tc.opts.ValuesFiles {
-		args = append(args, "-f", filepath.Join("shop", f))
+		args = append(args, "-f", filepath.Join(tc.chartDir(), f))
 	}
 	tmp := t.TempDir()
 	docs := [][]byte{}
