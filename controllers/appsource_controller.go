@@ -10,7 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -41,7 +41,7 @@ type AppSourceReconciler struct {
 	// RenderCache remembers renders by their inputs; nil renders every time.
 	RenderCache *render.Cache
 	// Recorder emits events; nil emits none.
-	Recorder record.EventRecorder
+	Recorder events.EventRecorder
 	// WorkDir holds each reconcile's private checkout, removed when it ends.
 	WorkDir string
 	// Timeout bounds one reconcile when the AppSource sets none.

@@ -124,7 +124,7 @@ func (r *AppSourceReconciler) record(st *state, result, msg string, notable bool
 		kind = corev1.EventTypeWarning
 	}
 	if r.Recorder != nil {
-		r.Recorder.Event(st.obj, kind, result, msg)
+		r.Recorder.Eventf(st.obj, nil, kind, result, "Reconcile", "%s", msg)
 	}
 	entry := v1alpha1.HistoryEntry{
 		Revision: st.revision, Result: result, Message: truncate(msg, 256),

@@ -99,7 +99,7 @@ func run() error {
 		Source:                  git,
 		Apply:                   applier,
 		RenderCache:             render.NewCache(256),
-		Recorder:                mgr.GetEventRecorderFor("driftless"),
+		Recorder:                mgr.GetEventRecorder("driftless"),
 		WorkDir:                 checkouts,
 		Timeout:                 *timeout,
 		MaxConcurrentReconciles: *concurrent,

@@ -26,10 +26,10 @@ func benchFixtures(b *testing.B) (map[string][]byte, *age.X25519Identity) {
 	k8s := sealSpec{groups: forAge(b, id).groups, encryptedRegex: "^(data|stringData)$"}
 	files := map[string][]byte{}
 	for i := range benchFiles {
-		switch {
-		case i%10 == 8:
+		switch i % 10 {
+		case 8:
 			files[fmt.Sprintf("app/values-%03d.yaml", i)] = seal(b, FormatYAML, helmValues(s.canary("v"), s.canary("a")), forAge(b, id))
-		case i%10 == 9:
+		case 9:
 			files[fmt.Sprintf("app/gen/secret-%03d.env", i)] = seal(b, FormatDotenv, dotenvFile(s.canary("e"), s.canary("e")), forAge(b, id))
 		default:
 			files[fmt.Sprintf("app/secrets/secret-%03d.yaml", i)] = seal(b, FormatYAML, secretYAML(s.canary("u"), s.canary("t")), k8s)

@@ -67,7 +67,7 @@ func buildSOPS(deadline time.Time) (string, error) {
 	list.Dir = repo
 	dir, err := list.Output()
 	if err != nil || strings.TrimSpace(string(dir)) == "" {
-		return "", fmt.Errorf("locate the sops module: %v", err)
+		return "", fmt.Errorf("locate the sops module: %w", err)
 	}
 	tmp := fmt.Sprintf("%s.tmp-%d", out, os.Getpid())
 	build := exec.CommandContext(ctx, "go", "build", "-o", tmp, "./cmd/sops")

@@ -107,7 +107,7 @@ func withKind(kind, err error) error {
 // protocol, context deadline) is the server's side being unavailable.
 func kindOf(err error) error {
 	var k *kindError
-	if errors.As(err, &k) && k.kind != ErrUnknownHostKey && k.kind != ErrHostKeyChanged {
+	if errors.As(err, &k) && !errors.Is(k.kind, ErrUnknownHostKey) && !errors.Is(k.kind, ErrHostKeyChanged) {
 		return k.kind
 	}
 	return ErrSourceUnavailable

@@ -49,7 +49,7 @@ func startManager(t testing.TB) *controllers.AppSourceReconciler {
 	}
 	r := &controllers.AppSourceReconciler{
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), Source: git, Apply: applier,
-		Recorder: mgr.GetEventRecorderFor("driftless"), WorkDir: t.TempDir(),
+		Recorder: mgr.GetEventRecorder("driftless"), WorkDir: t.TempDir(),
 		Timeout: time.Minute, MaxConcurrentReconciles: 2,
 	}
 	if err := r.SetupWithManager(mgr); err != nil {

@@ -1,7 +1,6 @@
 package helm
 
 import (
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -11,18 +10,16 @@ import (
 	"helm.sh/helm/v3/pkg/releaseutil"
 )
 
-// docSeparator splits a template's output into documents, as
-// releaseutil.SplitManifests does.
-var docSeparator = regexp.MustCompile("(?:^|\\s*\n)---\\s*")
-
-// partDocs is how many documents make it worth sorting on another processor.
-const partDocs = 256
+// partBytes is how many bytes of YAML make it worth sorting on another
+// processor.
+const partBytes = 64 << 10
 
 // sortManifests returns what releaseutil.SortManifests(files, nil,
 // InstallOrder) returns, faster: Helm parses every document to find its
 // kind and hook annotations, one after the other, which is most of the cost
-// of a large chart. The documents are cut into contiguous parts, in the
-// order Helm reads them, each part sorted by Helm on its own processor; the
+// of a large chart. The files are cut into contiguous parts, between
+// documents, in the order Helm reads them, each part sorted by Helm on its
+// own processor; the
 // parts' results, concatenated in order and sorted again (stably) by kind,
 // are exactly the sequential result. procs is how many parts at most.
 func sortManifests(files map[string]string, procs int) ([]*helmrelease.Hook, []releaseutil.Manifest, error) {
@@ -60,48 +57,67 @@ func sortManifests(files map[string]string, procs int) ([]*helmrelease.Hook, []r
 	return hooks, manifests, nil
 }
 
-// partition cuts the files' documents, in Helm's order (files by path,
-// documents in order), into at most n parts of about the same size, each a
-// set of files like the input: a file cut in two is in two parts under its
-// own name. Fewer than partDocs documents make one part.
+// partition cuts the files' contents, in Helm's order (files by path), into
+// at most n parts of about the same size, each a set of files like the
+// input: a file cut in two is in two parts under its own name. Less than
+// partBytes of YAML makes one part.
 func partition(files map[string]string, n int) []map[string]string {
 	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	type doc struct{ path, content string }
-	var docs []doc
-	for _, name := range names {
-		content := files[name]
-		// Helm skips partials and empty files.
-		if strings.HasPrefix(baseName(name), "_") || strings.TrimSpace(content) == "" {
-			continue
-		}
-		for _, d := range docSeparator.Split(strings.TrimSpace(content), -1) {
-			if d != "" {
-				docs = append(docs, doc{name, strings.TrimSpace(d)})
-			}
+	total := 0
+	for name, content := range files {
+		// Helm skips partials.
+		if !strings.HasPrefix(baseName(name), "_") {
+			names = append(names, name)
+			total += len(content)
 		}
 	}
-	n = min(n, len(docs)/partDocs)
+	n = min(n, total/partBytes)
 	if n <= 1 {
 		return nil
 	}
-	parts := make([]map[string]string, n)
-	for i := range parts {
-		parts[i] = map[string]string{}
-		lo, hi := i*len(docs)/n, (i+1)*len(docs)/n
-		var bodies []string
-		for j := lo; j < hi; j++ {
-			bodies = append(bodies, docs[j].content)
-			if j+1 == hi || docs[j+1].path != docs[j].path {
-				parts[i][docs[j].path] = strings.Join(bodies, "\n---\n")
-				bodies = nil
+	sort.Strings(names)
+	parts := []map[string]string{{}}
+	size := 0
+	for _, name := range names {
+		content := files[name]
+		for len(parts) < n {
+			cut := cutAt(content, len(parts)*total/n-size)
+			if cut < 0 {
+				break
 			}
+			parts[len(parts)-1][name] = content[:cut]
+			parts = append(parts, map[string]string{})
+			size += cut
+			content = content[cut:]
 		}
+		parts[len(parts)-1][name] = content
+		size += len(content)
 	}
 	return parts
+}
+
+// cutAt returns the first place at or after offset where content can be cut
+// in two without changing the documents Helm splits it into, -1 if none: a
+// "\n---" that starts a separator of its own. Its "\n" must follow neither
+// white space nor "-", so no separator before can have swallowed it.
+func cutAt(content string, offset int) int {
+	for offset = max(offset, 1); offset < len(content); {
+		i := strings.Index(content[offset:], "\n---")
+		if i < 0 {
+			return -1
+		}
+		c := offset + i
+		if !isSpace(content[c-1]) && content[c-1] != '-' {
+			return c
+		}
+		offset = c + 1
+	}
+	return -1
+}
+
+// isSpace is \s of Go's regular expressions.
+func isSpace(b byte) bool {
+	return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r'
 }
 
 func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }

@@ -15,7 +15,7 @@ import (
 func sortInput() map[string]string {
 	kinds := []string{"Deployment", "Service", "ConfigMap", "Widget", "Gadget", "Namespace", "Job", "Secret"}
 	var big strings.Builder
-	for i := 0; i < 900; i++ {
+	for i := 0; i < 4000; i++ {
 		kind := kinds[i%len(kinds)]
 		fmt.Fprintf(&big, "---   \n# comment %d\napiVersion: v1\nkind: %s\nmetadata:\n  name: obj-%d\n", i, kind, i)
 		if i%97 == 0 {
@@ -23,6 +23,14 @@ func sortInput() map[string]string {
 		}
 		if i == 500 {
 			big.WriteString("  annotations:\n    helm.sh/hook: not-a-hook\n")
+		}
+		switch i % 13 {
+		case 1:
+			big.WriteString("---\n\n---   \n")
+		case 2:
+			big.WriteString("data:\n  text: |\n    ---inside\n    a\n---\n")
+		case 3:
+			big.WriteString("--- # a comment after the separator\n")
 		}
 		big.WriteString("\n\n")
 	}
@@ -66,4 +74,56 @@ func TestSortManifestsErrors(t *testing.T) {
 	if err == nil || want == nil || err.Error() != want.Error() {
 		t.Fatalf("error %v, want %v", err, want)
 	}
+}
+
+// docs returns the documents Helm splits content into, in order.
+func docs(content string) []string {
+	m := releaseutil.SplitManifests(content)
+	out := make([]string, len(m))
+	for i := range out {
+		out[i] = m[fmt.Sprintf("manifest-%d", i)]
+	}
+	return out
+}
+
+// TestCutAt cuts streams at every place cutAt allows and checks Helm splits
+// the two halves into the documents of the whole.
+func TestCutAt(t *testing.T) {
+	for _, content := range []string{
+		"a: 1\n---\nb: 2\n",
+		"x\n---\n\n---\ny",
+		"x \n---\ny\n---z\n----\nw",
+		"---\na\n---\n---\n\n\n---   \nb\n  ---\nc",
+		sortInput()["chart/templates/big.yaml"][:5000],
+	} {
+		want := docs(content)
+		for off := 0; off < len(content); off++ {
+			c := cutAt(content, off)
+			if c < 0 {
+				break
+			}
+			if got := append(docs(content[:c]), docs(content[c:])...); !reflect.DeepEqual(got, want) {
+				t.Fatalf("cut of %q at %d: %q, want %q", content, c, got, want)
+			}
+		}
+	}
+}
+
+// FuzzCutAt checks every cut cutAt allows in any stream.
+func FuzzCutAt(f *testing.F) {
+	for _, s := range []string{"a\n---\nb", "x\n---\n\n---\ny", "---\na\n---\n---\n\n---   \nb", "a:\n- x\n---\n- y\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		want := docs(content)
+		for off := 0; off < len(content); off++ {
+			c := cutAt(content, off)
+			if c < 0 {
+				return
+			}
+			if got := append(docs(content[:c]), docs(content[c:])...); !reflect.DeepEqual(got, want) {
+				t.Fatalf("cut of %q at %d: %q, want %q", content, c, got, want)
+			}
+		}
+	})
 }

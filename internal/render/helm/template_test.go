@@ -22,7 +22,7 @@ type fidelityCase struct {
 	name string
 	// chart is the chart's directory under charts, "shop" when empty.
 	chart string
-	opts Options
+	opts  Options
 	// args are the CLI arguments besides the release, the chart, the
 	// namespace and the values files and documents of opts.
 	args []string
