@@ -25,14 +25,9 @@ func benchSizes(slowAtLarge bool) []int {
 	return []int{100, 1000, 5000}
 }
 
-// writeBenchInputs writes, for n objects, a kustomize base of n/2
-// Deployment and Service pairs (one file per pair) with an overlay adding a
-// namespace, a name prefix, labels, an image tag, a ConfigMap generator and
-// two patches on every Deployment; and a chart ranging over the same pairs.
-func writeBenchInputs(b *testing.B, n int) string {
-	b.Helper()
-	files := tree{
-		"overlay/kustomization.yaml": kust(`namespace: bench
+// benchOverlay adds, to the base, a namespace, a name prefix, labels, an
+// image tag, a ConfigMap generator and two patches on every Deployment.
+const benchOverlay = `namespace: bench
 namePrefix: prod-
 resources:
 - ../base
@@ -71,10 +66,10 @@ patches:
       path: /metadata/annotations
       value:
         rollout: canary
-`),
-		"chart/Chart.yaml":  chartYAML,
-		"chart/values.yaml": fmt.Sprintf("pairs: %d\nnamespace: bench\ntag: \"2.0.0\"\n", n/2),
-		"chart/templates/app.yaml": `{{- range $i := until (int .Values.pairs) }}
+`
+
+// benchTemplate renders the same objects as the overlay, from a range.
+const benchTemplate = `{{- range $i := until (int .Values.pairs) }}
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -108,7 +103,19 @@ spec:
   - port: 80
     targetPort: 8080
 {{- end }}
-`,
+`
+
+// writeBenchInputs writes, for n objects, a kustomize base of n/2
+// Deployment and Service pairs (one file per pair) with an overlay adding a
+// namespace, a name prefix, labels, an image tag, a ConfigMap generator and
+// two patches on every Deployment; and a chart ranging over the same pairs.
+func writeBenchInputs(b *testing.B, n int) string {
+	b.Helper()
+	files := tree{
+		"overlay/kustomization.yaml": kust(benchOverlay),
+		"chart/Chart.yaml":           chartYAML,
+		"chart/values.yaml":          fmt.Sprintf("pairs: %d\nnamespace: bench\ntag: \"2.0.0\"\n", n/2),
+		"chart/templates/app.yaml":   benchTemplate,
 	}
 	var res strings.Builder
 	res.WriteString("resources:\n")

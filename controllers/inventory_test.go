@@ -1,0 +1,27 @@
+package controllers
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/driftless-dev/driftless/internal/apply"
+)
+
+func TestUnionKeepsOrderAndDropsDuplicates(t *testing.T) {
+	a := []apply.Entry{{ID: "ns_a__ConfigMap", Version: "v1"}, {ID: "ns_b__ConfigMap", Version: "v1"}}
+	b := []apply.Entry{{ID: "ns_b__ConfigMap", Version: "v1"}, {ID: "ns_c__ConfigMap", Version: "v1"}}
+	got := union(a, b)
+	want := []apply.Entry{a[0], a[1], b[1]}
+	if !slices.Equal(got, want) {
+		t.Errorf("union = %v, want %v", got, want)
+	}
+}
+
+func TestJitterStaysWithinTenPercent(t *testing.T) {
+	for range 1000 {
+		if d := jitter(time.Minute); d < 54*time.Second || d > 66*time.Second {
+			t.Fatalf("jitter(1m) = %s, want within ±10%%", d)
+		}
+	}
+}
