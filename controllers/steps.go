@@ -93,6 +93,7 @@ func checkPath(checkout, path, revision string) error {
 	defer root.Close()
 	info, err := root.Stat(path)
 	switch {
+	// os.Root's escape error is unexported: its message is all there is.
 	case err != nil && strings.Contains(err.Error(), "escapes from parent"):
 		return stalled(v1alpha1.PathOutOfBoundsReason, fmt.Errorf("path %s leaves the repository at %s", path, revision))
 	case err != nil:

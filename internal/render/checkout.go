@@ -104,12 +104,17 @@ func (c *checkout) resolve(name string) (string, error) {
 	}
 	var done []string
 	todo := splitPath(clean)
+	// via names the last link followed, the one to blame for an escape.
+	via := name
+	escape := func() error {
+		return c.fail(failf(SymlinkOutOfBounds, via, 0, "symbolic link resolves outside the checkout"))
+	}
 	for links := 0; len(todo) > 0; {
 		part := todo[0]
 		todo = todo[1:]
 		if part == ".." {
 			if len(done) == 0 {
-				return "", c.fail(failf(SymlinkOutOfBounds, name, 0, "symbolic link resolves outside the checkout"))
+				return "", escape()
 			}
 			done = done[:len(done)-1]
 			continue
@@ -120,7 +125,7 @@ func (c *checkout) resolve(name string) (string, error) {
 			// The rest does not exist: resolve it lexically, still inside.
 			rest := path.Join(append(append(done, part), todo...)...)
 			if rest == ".." || strings.HasPrefix(rest, "../") {
-				return "", c.fail(failf(SymlinkOutOfBounds, name, 0, "symbolic link resolves outside the checkout"))
+				return "", escape()
 			}
 			return rest, nil
 		}
@@ -131,19 +136,30 @@ func (c *checkout) resolve(name string) (string, error) {
 		if links++; links > maxLinks {
 			return "", fmt.Errorf("%s: too many levels of symbolic links", name)
 		}
-		target, err := c.root.Readlink(cur)
+		target, err := c.link(cur)
 		if err != nil {
-			return "", fmt.Errorf("%s: %w", name, err)
+			return "", err
 		}
-		if path.IsAbs(target) {
-			return "", c.fail(failf(SymlinkOutOfBounds, cur, 0, "symbolic link to an absolute path"))
-		}
-		todo = append(splitPath(target), todo...)
+		via = cur
+		todo = append(target, todo...)
 	}
 	if len(done) == 0 {
 		return ".", nil
 	}
 	return path.Join(done...), nil
+}
+
+// link returns the components of the target of symbolic link cur, refusing
+// an absolute one: the checkout cannot know where it is mounted.
+func (c *checkout) link(cur string) ([]string, error) {
+	target, err := c.root.Readlink(cur)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cur, unwrapPathError(err))
+	}
+	if path.IsAbs(target) {
+		return nil, c.fail(failf(SymlinkOutOfBounds, cur, 0, "symbolic link to an absolute path"))
+	}
+	return splitPath(target), nil
 }
 
 // splitPath splits a clean relative path into its components.

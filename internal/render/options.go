@@ -97,9 +97,12 @@ type Limits struct {
 	MaxObjects int
 	// MaxBytes bounds, each on its own, the bytes read from the checkout, the
 	// bytes of rendered YAML, and the size of any one YAML document once its
-	// aliases are expanded.
+	// aliases are expanded (a "billion laughs"), whether an engine reads it
+	// or renders it.
 	MaxBytes int64
-	// MaxYAMLDepth is the deepest nesting of any YAML document read or produced.
+	// MaxYAMLDepth is the deepest nesting of any rendered object, and of any
+	// YAML with anchors an engine reads. (The engines' parsers stop at 10,000
+	// levels on their own.)
 	MaxYAMLDepth int
 	// MaxChartBytes bounds the files of a Helm chart, its subcharts and the
 	// decompressed contents of any chart archive in charts/.

@@ -42,7 +42,8 @@ func Render(ctx context.Context, opts Options) ([]*unstructured.Unstructured, er
 	}
 	e = &entry{key: key}
 	objs, err := render(ctx, opts, dir, e)
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	// A cancelled render says nothing about its inputs; a panic may not recur.
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errPanicked) {
 		return nil, err
 	}
 	e.err = err
@@ -53,12 +54,15 @@ func Render(ctx context.Context, opts Options) ([]*unstructured.Unstructured, er
 	return objs, err
 }
 
+// errPanicked is a render stopped by a panic.
+var errPanicked = errors.New("renderer panicked")
+
 // render runs one render; rec, when set, records its questions and answers.
 // A panic anywhere in it, in an engine or a callback, fails this render only.
 func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*unstructured.Unstructured, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			objs, err = nil, failf(BuildFailed, dir, 0, "renderer panicked: %v", r)
+			objs, err = nil, failf(BuildFailed, dir, 0, "%w: %v", errPanicked, r)
 		}
 	}()
 	if err := ctx.Err(); err != nil {

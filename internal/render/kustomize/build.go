@@ -3,6 +3,7 @@ package kustomize
 import (
 	"errors"
 	"path"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -83,9 +84,20 @@ type pathError struct {
 func (e *pathError) Error() string { return e.msg }
 func (e *pathError) Unwrap() error { return e.err }
 
-// relativeError rewrites the virtual paths in err's message.
+// virtualPath matches vroot where a path starts: at the start of the message
+// or after a blank, a quote or a bracket, never inside a name of the user's
+// (such as "apps/checkout/base").
+var virtualPath = regexp.MustCompile(`(^|[\s'"(\[=])` + regexp.QuoteMeta(vroot) + `(/|\b)`)
+
+// relativeError rewrites the virtual paths in err's message relative to the
+// checkout root.
 func relativeError(err error) error {
-	msg := strings.ReplaceAll(err.Error(), vroot+"/", "")
-	msg = strings.ReplaceAll(msg, vroot, ".")
+	msg := virtualPath.ReplaceAllStringFunc(err.Error(), func(m string) string {
+		lead := m[:len(m)-len(strings.TrimLeft(m, " \t\n'\"([="))]
+		if strings.HasSuffix(m, "/") {
+			return lead
+		}
+		return lead + "."
+	})
 	return &pathError{msg: msg, err: err}
 }

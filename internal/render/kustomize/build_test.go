@@ -3,6 +3,7 @@ package kustomize
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -73,4 +74,18 @@ func errString(err error) string {
 		return ""
 	}
 	return " (" + err.Error() + ")"
+}
+
+func TestRelativeError(t *testing.T) {
+	for in, want := range map[string]string{
+		"must build at directory: '/checkout/apps/checkout/base': x": "must build at directory: 'apps/checkout/base': x",
+		"/checkout/a/kustomization.yaml: bad":                        "a/kustomization.yaml: bad",
+		"root is /checkout":                                          "root is .",
+		"(/checkout/x) and [/checkout/y]":                            "(x) and [y]",
+		"/checkoutx/y is not ours":                                   "/checkoutx/y is not ours",
+	} {
+		if got := relativeError(errors.New(in)).Error(); got != want {
+			t.Errorf("relativeError(%q) = %q, want %q", in, got, want)
+		}
+	}
 }
