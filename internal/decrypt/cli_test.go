@@ -75,7 +75,7 @@ func buildSOPS(deadline time.Time) (string, error) {
 	build.Env = append(os.Environ(), "GOWORK=off")
 	if msg, err := build.CombinedOutput(); err != nil {
 		_ = os.Remove(tmp)
-		return "", fmt.Errorf("go build: %v: %s", err, lastLines(msg, 5))
+		return "", fmt.Errorf("go build: %w: %s", err, lastLines(msg, 5))
 	}
 	return out, os.Rename(tmp, out)
 }

@@ -107,7 +107,10 @@ func (c *checkout) resolve(name string) (string, error) {
 	// via names the last link followed, the one to blame for an escape.
 	via := name
 	escape := func() error {
-		return c.fail(failf(SymlinkOutOfBounds, via, 0, "symbolic link resolves outside the checkout"))
+		if via == name {
+			return c.fail(failf(SymlinkOutOfBounds, name, 0, "symbolic link resolves outside the checkout"))
+		}
+		return c.fail(failf(SymlinkOutOfBounds, name, 0, "symbolic link %s resolves outside the checkout", via))
 	}
 	for links := 0; len(todo) > 0; {
 		part := todo[0]

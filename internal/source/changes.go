@@ -91,7 +91,7 @@ func (c *Client) withCache(r *request, fn func(*filesystem.Storage) error) (err 
 	if err != nil {
 		return corrupt(err)
 	}
-	defer sto.Close()
+	defer sto.Close() //nolint:errcheck // closes pack files that were only read
 	return fn(sto)
 }
 

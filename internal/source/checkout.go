@@ -37,7 +37,7 @@ func (c *Client) checkout(ctx context.Context, r *request, s synced, dir string)
 	if err != nil {
 		return Result{}, corrupt(err)
 	}
-	defer sto.Close()
+	defer sto.Close() //nolint:errcheck // closes pack files that were only read
 	tree, err := commitTree(sto, s.commit)
 	if err != nil {
 		return Result{}, corrupt(err)

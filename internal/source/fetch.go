@@ -192,7 +192,7 @@ func (c *Client) syncLocked(ctx context.Context, r *request, e *entry, t target)
 	if err != nil {
 		return synced{}, corrupt(err)
 	}
-	defer sto.Close()
+	defer sto.Close() //nolint:errcheck // closes pack files that were only read
 	if commit, ok := current(sto, t); ok {
 		return synced{t: t, commit: commit, gen: e.gen}, nil
 	}
