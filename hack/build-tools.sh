@@ -17,8 +17,11 @@ version() { awk -v m="$1" '$1 == m {print $2} $1 == "require" && $2 == m {print 
 # so a concurrent test process never runs half a binary.
 build() {
 	local out="$root/bin/tools/$1-$2"
+	mkdir -p "$root/bin/tools"
+	# Test processes of several packages may ask at once: build once.
+	exec 9>"$root/bin/tools/.$1.lock"
+	command -v flock >/dev/null && flock 9
 	if [ ! -x "$out" ]; then
-		mkdir -p "$root/bin/tools"
 		echo "building $3 $2 into $out (the first build takes a few minutes)" >&2
 		local tmp="$out.tmp-$$"
 		(cd "$root/hack/$1" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $4" -o "$tmp" "$3")

@@ -13,6 +13,16 @@ import (
 	"github.com/driftless-dev/driftless/internal/render/internal/reference"
 )
 
+// The benchmarks put every in-process render beside its reference CLI on
+// the same generated inputs, in the same run, so ratios can be read off:
+//
+//	go test ./internal/render/ -run '^$' -bench . -benchmem
+//	DRIFTLESS_BENCH_LARGE=1 go test ./internal/render/ -run '^$' -bench . -benchmem -timeout 60m
+//
+// Besides ns/op (wall time), each reports cpu-s/op, the CPU time of the
+// process (in-process) or of the child (CLI), which a loaded machine
+// disturbs less. The CLIs' allocations cannot be measured from here.
+
 // largeEnv enables the 5,000-object kustomize benchmarks, which take minutes
 // (the library's cost grows faster than the number of objects).
 const largeEnv = "DRIFTLESS_BENCH_LARGE"

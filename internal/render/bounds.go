@@ -16,12 +16,16 @@ type boundsError struct {
 	err  error
 }
 
+// Error formats the bound with its line.
 func (e *boundsError) Error() string { return fmt.Sprintf("line %d: %v", e.line, e.err) }
 
 // syntaxError is a stream that is not YAML at all.
 type syntaxError struct{ err error }
 
+// Error returns the parser's message.
 func (e *syntaxError) Error() string { return e.err.Error() }
+
+// Unwrap returns the parser's error.
 func (e *syntaxError) Unwrap() error { return e.err }
 
 // isYAMLSyntax reports whether err says the data is not YAML, rather than

@@ -73,13 +73,3 @@ func ReasonOf(err error) Reason {
 func failf(reason Reason, file string, line int, format string, args ...any) *Error {
 	return &Error{Reason: reason, File: file, Line: line, Err: fmt.Errorf(format, args...)}
 }
-
-// wrapped is an error with a rewritten message that still unwraps to the
-// original, so errors.Is and errors.As keep working.
-type wrapped struct {
-	msg string
-	err error
-}
-
-func (w *wrapped) Error() string { return w.msg }
-func (w *wrapped) Unwrap() error { return w.err }

@@ -89,6 +89,11 @@ func TestRenderApplyOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Hooks are ordinary objects, test hooks are skipped.
+	all := strings.Join(kinds(objs), " ")
+	if !strings.Contains(all, "Job/web-shop-migrate") || strings.Contains(all, "test-connection") {
+		t.Fatalf("objects %s: want the migration hook and no test hook", all)
+	}
 	if objs[0].GetKind() != "CustomResourceDefinition" || objs[0].GetNamespace() != "" {
 		t.Fatalf("first object = %s in %q, want the CRD, cluster-scoped", kinds(objs)[0], objs[0].GetNamespace())
 	}

@@ -10,6 +10,7 @@ type objectKey struct {
 	group, kind, namespace, name string
 }
 
+// String names the object as "group/Kind namespace/name".
 func (k objectKey) String() string {
 	s := k.kind
 	if k.group != "" {

@@ -7,9 +7,13 @@ import (
 	"strings"
 	"sync"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/provenance"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // schemaLock serializes builds against kustomize's process-wide OpenAPI
@@ -54,11 +58,38 @@ func build(fsys FS, dir string, exclusive bool) ([]byte, error) {
 	if err != nil {
 		return nil, relativeError(err)
 	}
+	if err := stampManagedBy(m); err != nil {
+		return nil, relativeError(err)
+	}
 	out, err := m.AsYaml()
 	if err != nil {
 		return nil, relativeError(err)
 	}
 	return out, nil
+}
+
+// cliVersion is the kustomize release built from the sigs.k8s.io/kustomize/api
+// version in go.mod (TestCLIVersionMatchesGoMod keeps them in step).
+const cliVersion = "v5.8.2"
+
+// stampManagedBy gives the app.kubernetes.io/managed-by label a
+// kustomization asks for (buildMetadata: [managedByLabel]) the version
+// `kustomize build` writes: the library finds no version of its own in a
+// program that is not the kustomize CLI, and writes "kustomize-(devel)".
+func stampManagedBy(m resmap.ResMap) error {
+	devel := "kustomize-" + provenance.GetProvenance().Semver()
+	want := "kustomize-" + cliVersion
+	if devel == want {
+		return nil
+	}
+	for _, r := range m.Resources() {
+		if r.GetLabels()[konfig.ManagedbyLabelKey] == devel {
+			if err := r.PipeE(kyaml.SetLabel(konfig.ManagedbyLabelKey, want)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // options are those of `kustomize build` with two differences: any file
@@ -81,7 +112,10 @@ type pathError struct {
 	err error
 }
 
+// Error returns the rewritten message.
 func (e *pathError) Error() string { return e.msg }
+
+// Unwrap returns kustomize's error.
 func (e *pathError) Unwrap() error { return e.err }
 
 // virtualPath matches vroot where a path starts: at the start of the message

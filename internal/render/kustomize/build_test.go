@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -86,6 +88,28 @@ func TestRelativeError(t *testing.T) {
 	} {
 		if got := relativeError(errors.New(in)).Error(); got != want {
 			t.Errorf("relativeError(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestCLIVersionMatchesGoMod checks cliVersion is the CLI hack/kustomize
+// builds, and that it is built from the api version of the project's go.mod.
+func TestCLIVersionMatchesGoMod(t *testing.T) {
+	root, err := reference.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	hack, err1 := os.ReadFile(filepath.Join(root, "hack", "kustomize", "go.mod"))
+	main, err2 := os.ReadFile(filepath.Join(root, "go.mod"))
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	if !strings.Contains(string(hack), "sigs.k8s.io/kustomize/kustomize/v5 "+cliVersion) {
+		t.Fatalf("hack/kustomize/go.mod does not build kustomize %s", cliVersion)
+	}
+	for _, line := range strings.Split(string(main), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "sigs.k8s.io/kustomize/api" && !strings.Contains(string(hack), "sigs.k8s.io/kustomize/api "+f[1]) {
+			t.Fatalf("go.mod has api %s, hack/kustomize/go.mod another", f[1])
 		}
 	}
 }

@@ -18,6 +18,7 @@ var corpusDirs = []string{
 	"webapp/overlays/dev",
 	"webapp/overlays/staging",
 	"webapp/overlays/prod",
+	"webapp/overlays/debug",
 	"shop",
 	"shop/frontend",
 }

@@ -217,6 +217,11 @@ type file struct {
 	info fs.FileInfo
 }
 
-func (f *file) Write([]byte) (int, error)  { return 0, errReadOnly }
-func (f *file) Close() error               { return nil }
+// Write refuses: the checkout is read-only.
+func (f *file) Write([]byte) (int, error) { return 0, errReadOnly }
+
+// Close does nothing: the contents are in memory.
+func (f *file) Close() error { return nil }
+
+// Stat returns the file's information.
 func (f *file) Stat() (os.FileInfo, error) { return f.info, nil }
