@@ -346,7 +346,7 @@ func TestTreeConcurrentCallsKeepTheirKeys(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			if _, err := Tree(context.Background(), theirs, withKeys(ageKeys(own))); !errors.Is(err, ErrNoMatchingKey) {
-				errs <- fmt.Errorf("another call's key must not decrypt: %v", err)
+				errs <- fmt.Errorf("another call's key must not decrypt: %w", err)
 			}
 		}()
 	}

@@ -57,7 +57,7 @@ func openCheckout(ctx context.Context, dir string, limits Limits) (*checkout, er
 }
 
 // Close releases the checkout's root directory.
-func (c *checkout) Close() error { return c.root.Close() }
+func (c *checkout) Close() { _ = c.root.Close() } // read-only: nothing to flush
 
 // Violation returns the first out-of-bounds access or exceeded limit seen.
 func (c *checkout) Violation() *Error {

@@ -194,13 +194,13 @@ func depth(v any, limit int) int {
 func expandList(list *unstructured.Unstructured, file string, doc document) ([]object, error) {
 	items, ok := list.Object["items"].([]any)
 	if !ok && list.Object["items"] != nil {
-		return nil, &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: fmt.Errorf("List items is not a sequence")}
+		return nil, &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: fmt.Errorf("kind List: items is not a sequence")}
 	}
 	objs := make([]object, 0, len(items))
 	for i, item := range items {
 		m, ok := item.(map[string]any)
 		if !ok {
-			return nil, &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: fmt.Errorf("List item %d is not a mapping", i)}
+			return nil, &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: fmt.Errorf("kind List: item %d is not a mapping", i)}
 		}
 		objs = append(objs, object{u: &unstructured.Unstructured{Object: m}, file: file, line: doc.line, template: doc.template})
 	}

@@ -49,7 +49,7 @@ func TestParseErrors(t *testing.T) {
 		{"syntax", cmA + "---\napiVersion: v1\nkind: Secret\nstringData:\n  password: " + canary + "\n  bad: [\n",
 			"m.yaml:12: invalid YAML:"},
 		{"not a mapping", cmA + "---\n- " + canary + "\n", "m.yaml:8: document is not a YAML mapping"},
-		{"bad list", "apiVersion: v1\nkind: List\nitems: " + canary + "\n", "m.yaml:1: List items is not a sequence"},
+		{"bad list", "apiVersion: v1\nkind: List\nitems: " + canary + "\n", "m.yaml:1: kind List: items is not a sequence"},
 		{"tab indent", "a:\n\tb: " + canary + "\n", "m.yaml:2: invalid YAML:"},
 	}
 	for _, tt := range tests {

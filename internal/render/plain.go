@@ -82,7 +82,7 @@ func fileError(c *checkout, name string, err error) error {
 	if v := c.Violation(); v != nil {
 		return v
 	}
-	if e, ok := err.(*Error); ok {
+	if e, ok := err.(*Error); ok { //nolint:errorlint // only an unwrapped *Error is passed on as is
 		return e
 	}
 	return &Error{Reason: BuildFailed, File: name, Err: fmt.Errorf("%w", stripPath(err))}

@@ -209,7 +209,7 @@ func classify(c *checkout, dir string, err error) error {
 	switch {
 	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
 		return &Error{Reason: BuildFailed, File: dir, Err: fmt.Errorf("render cancelled: %w", err)}
-	case errors.As(err, &e) && e == err:
+	case errors.As(err, &e) && e == err: //nolint:errorlint // the engine returned our own error unwrapped
 		return e
 	case errors.As(err, &e):
 		// An engine's message (with its file and line) around the checkout's reason.

@@ -66,7 +66,7 @@ func build(name string) (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return "", fmt.Errorf("hack/build-tools.sh %s: %v: %s", name, err, lastLines(stderr.String(), 5))
+		return "", fmt.Errorf("hack/build-tools.sh %s: %w: %s", name, err, lastLines(stderr.String(), 5))
 	}
 	return strings.TrimSpace(string(out)), nil
 }
@@ -108,7 +108,7 @@ func Run(ctx context.Context, bin, dir string, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v: %s", filepath.Base(bin), strings.Join(args, " "), err, lastLines(stderr.String(), 10))
+		return nil, fmt.Errorf("%s %s: %w: %s", filepath.Base(bin), strings.Join(args, " "), err, lastLines(stderr.String(), 10))
 	}
 	return out, nil
 }
