@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -34,6 +35,8 @@ type AppSourceReconciler struct {
 
 	// Cache is the informer cache health is read from.
 	Cache client.Reader
+	// Mapper tells namespaced kinds from cluster-scoped ones, from discovery.
+	Mapper meta.RESTMapper
 	// Source fetches Git; one client, and so one cache, for every AppSource.
 	Source *gitsource.Client
 	// Apply writes and prunes objects; it remembers what it applied.

@@ -11,7 +11,9 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -166,6 +168,9 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (render.Options, error) {
 	spec := st.obj.Spec
 	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache}
+	if r.Mapper != nil {
+		opts.IsNamespaced = r.isNamespaced
+	}
 	if spec.Render == nil {
 		return opts, nil
 	}
@@ -297,6 +302,16 @@ func (r *AppSourceReconciler) valuesFrom(ctx context.Context, obj *v1alpha1.AppS
 		return nil, nil
 	}
 	return nil, failed(v1alpha1.BuildFailedReason, fmt.Errorf("valuesFrom %s: not found", name))
+}
+
+// isNamespaced asks discovery; for a kind it does not know (a CRD of the same
+// render), the error lets the render decide from its own CRDs.
+func (r *AppSourceReconciler) isNamespaced(gk schema.GroupKind) (bool, error) {
+	m, err := r.Mapper.RESTMapping(gk)
+	if err != nil {
+		return false, err
+	}
+	return m.Scope.Name() == meta.RESTScopeNameNamespace, nil
 }
 
 func pathOrRoot(p string) string {

@@ -96,6 +96,7 @@ func run() error {
 	reconciler := &controllers.AppSourceReconciler{
 		Client:                  mgr.GetClient(),
 		Cache:                   mgr.GetCache(),
+		Mapper:                  mgr.GetRESTMapper(),
 		Source:                  git,
 		Apply:                   applier,
 		RenderCache:             render.NewCache(256),

@@ -48,7 +48,7 @@ func startManager(t testing.TB) *controllers.AppSourceReconciler {
 		t.Fatal(err)
 	}
 	r := &controllers.AppSourceReconciler{
-		Client: mgr.GetClient(), Cache: mgr.GetCache(), Source: git, Apply: applier,
+		Client: mgr.GetClient(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(), Source: git, Apply: applier,
 		Recorder: mgr.GetEventRecorder("driftless"), WorkDir: t.TempDir(),
 		Timeout: time.Minute, MaxConcurrentReconciles: 2,
 	}
