@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
-# Builds the reference CLIs that the renderer's fidelity tests and benchmarks
-# compare with, from the Go module proxy, into bin/tools/<name>-<version>, once
-# per version: a binary that is already there is reused. Each CLI is built in
-# its own module under hack/<name>/ (its own go.mod and go.sum), with the
-# version stamps of the project's release builds, so it behaves like the
-# published binary. Prints the path of every binary asked for, one a line.
+# Builds the reference CLIs that the fidelity tests and benchmarks compare
+# with, from the Go module proxy, into bin/tools/<name>-<version>, once per
+# version: a binary that is already there is reused. kustomize and helm are
+# built in their own modules under hack/<name>/ (own go.mod and go.sum), with
+# the version stamps of the projects' release builds, so they behave like the
+# published binaries; sops is built in its own module, at the version the
+# project's go.mod requires. Prints the path of every binary asked for, one a line.
 #
-# Usage: hack/build-tools.sh kustomize|helm [kustomize|helm ...]
+# Usage: hack/build-tools.sh kustomize|helm|sops [...]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 # version MODULE GOMOD: the required version, in a require block or on one line.
 version() { awk -v m="$1" '$1 == m {print $2} $1 == "require" && $2 == m {print $3}' "$2" | head -n1; }
 
-# build NAME VERSION PACKAGE LDFLAGS: go build in hack/NAME, renamed into place
-# so a concurrent test process never runs half a binary.
+# build NAME VERSION PACKAGE LDFLAGS [DIR]: go build in DIR (default hack/NAME),
+# renamed into place so a concurrent test process never runs half a binary.
 build() {
 	local out="$root/bin/tools/$1-$2"
 	mkdir -p "$root/bin/tools"
@@ -24,7 +25,7 @@ build() {
 	if [ ! -x "$out" ]; then
 		echo "building $3 $2 into $out (the first build takes a few minutes)" >&2
 		local tmp="$out.tmp-$$"
-		(cd "$root/hack/$1" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $4" -o "$tmp" "$3")
+		(cd "${5:-$root/hack/$1}" && GOWORK=off CGO_ENABLED=0 go build -trimpath -ldflags="-s -w $4" -o "$tmp" "$3")
 		mv "$tmp" "$out"
 	fi
 	echo "$out"
@@ -50,8 +51,13 @@ for name in "$@"; do
 		done
 		build helm "$v" helm.sh/helm/v3/cmd/helm "$flags"
 		;;
+	sops)
+		v=$(version github.com/getsops/sops/v3 "$root/go.mod")
+		dir=$(cd "$root" && go list -m -f '{{.Dir}}' github.com/getsops/sops/v3)
+		build sops "$v" ./cmd/sops "" "$dir"
+		;;
 	*)
-		echo "unknown tool $name: want kustomize or helm" >&2
+		echo "unknown tool $name: want kustomize, helm or sops" >&2
 		exit 2
 		;;
 	esac

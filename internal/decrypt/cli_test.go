@@ -46,38 +46,27 @@ func sopsCLI(tb testing.TB) string {
 	return sopsPath
 }
 
-// buildSOPS builds the CLI with `go build` in the sops module's own directory, so it is built
-// with sops's own go.mod and go.sum, and renames it into place so concurrent test processes
-// never see half a binary.
+// buildSOPS builds the CLI with hack/build-tools.sh, which the renderer's
+// reference CLIs share, and returns its path.
 func buildSOPS(deadline time.Time) (string, error) {
 	repo, err := repoRoot()
 	if err != nil {
 		return "", err
 	}
-	out := filepath.Join(repo, "bin", "tools", "sops-"+sopsVersion)
-	if fi, err := os.Stat(out); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o100 != 0 {
-		return out, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return "", err
-	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
-	list := exec.CommandContext(ctx, "go", "list", "-m", "-f", "{{.Dir}}", "github.com/getsops/sops/v3")
-	list.Dir = repo
-	dir, err := list.Output()
-	if err != nil || strings.TrimSpace(string(dir)) == "" {
-		return "", fmt.Errorf("locate the sops module: %w", err)
+	var stderr bytes.Buffer
+	build := exec.CommandContext(ctx, filepath.Join(repo, "hack", "build-tools.sh"), "sops")
+	build.Stderr = &stderr
+	out, err := build.Output()
+	if err != nil {
+		return "", fmt.Errorf("hack/build-tools.sh sops: %w: %s", err, lastLines(stderr.Bytes(), 5))
 	}
-	tmp := fmt.Sprintf("%s.tmp-%d", out, os.Getpid())
-	build := exec.CommandContext(ctx, "go", "build", "-o", tmp, "./cmd/sops")
-	build.Dir = strings.TrimSpace(string(dir))
-	build.Env = append(os.Environ(), "GOWORK=off")
-	if msg, err := build.CombinedOutput(); err != nil {
-		_ = os.Remove(tmp)
-		return "", fmt.Errorf("go build: %w: %s", err, lastLines(msg, 5))
+	path := strings.TrimSpace(string(out))
+	if !strings.HasSuffix(path, "sops-"+sopsVersion) {
+		return "", fmt.Errorf("hack/build-tools.sh built %s, want sops %s", path, sopsVersion)
 	}
-	return out, os.Rename(tmp, out)
+	return path, nil
 }
 
 func repoRoot() (string, error) {
