@@ -130,8 +130,15 @@ func (r *AppSourceReconciler) record(st *state, result, msg string, notable bool
 		Revision: st.revision, Result: result, Message: truncate(msg, 256),
 		StartedAt: metav1.NewTime(st.started), FinishedAt: metav1.Now(),
 	}
-	history := append([]v1alpha1.HistoryEntry{entry}, st.obj.Status.History...)
-	st.obj.Status.History = history[:min(len(history), historyLimit)]
+	h := st.obj.Status.History
+	if len(h) > 0 && h[0].Revision == entry.Revision && h[0].Result == entry.Result && h[0].Message == entry.Message {
+		// A failure retried with the same outcome extends its entry, so that
+		// one broken commit does not push every other entry out.
+		h[0].FinishedAt = entry.FinishedAt
+		return
+	}
+	h = append([]v1alpha1.HistoryEntry{entry}, h...)
+	st.obj.Status.History = h[:min(len(h), historyLimit)]
 }
 
 func truncate(s string, n int) string {
