@@ -54,6 +54,9 @@ type AppSourceReconciler struct {
 
 	// AllowCrossNamespaceRefs lets dependsOn name AppSources of other namespaces.
 	AllowCrossNamespaceRefs bool
+	// DefaultServiceAccount is impersonated, in the AppSource's namespace,
+	// when an AppSource names none; empty applies as the manager itself.
+	DefaultServiceAccount string
 
 	rendered rendered                // last render of each AppSource, by inputs
 	pushes   chan event.GenericEvent // AppSources a webhook push asks to reconcile

@@ -258,7 +258,11 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Options {
 	opts := apply.DefaultOptions()
 	opts.Owner = apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
-	if sa := obj.Spec.ServiceAccountName; sa != "" {
+	sa := obj.Spec.ServiceAccountName
+	if sa == "" {
+		sa = r.DefaultServiceAccount
+	}
+	if sa != "" {
 		opts.Impersonate = "system:serviceaccount:" + obj.Namespace + ":" + sa
 	}
 	return opts

@@ -42,6 +42,7 @@ func run() error {
 		webhookAddr    = flag.String("webhook-bind-address", ":9292", "address of the push webhook receiver, served when --webhook-secret is set")
 		webhookSecret  = flag.String("webhook-secret", "", "namespace/name of a Secret whose keys <name>.<provider> hold the token of the receiver /hook/<name>")
 		crossNamespace = flag.Bool("allow-cross-namespace-refs", false, "let dependsOn name AppSources of other namespaces")
+		defaultSA      = flag.String("default-service-account", "", "service account impersonated, in the AppSource's namespace, when an AppSource names none (multi-tenant lockdown)")
 		timeout        = flag.Duration("reconcile-timeout", 5*time.Minute, "bound of one reconcile when an AppSource sets none")
 		zapOpts        = zap.Options{TimeEncoder: zapcore.ISO8601TimeEncoder}
 	)
@@ -105,6 +106,7 @@ func run() error {
 		Timeout:                 *timeout,
 		MaxConcurrentReconciles: *concurrent,
 		AllowCrossNamespaceRefs: *crossNamespace,
+		DefaultServiceAccount:   *defaultSA,
 	}
 	if err := reconciler.SetupWithManager(mgr); err != nil {
 		return fmt.Errorf("set up the AppSource controller: %w", err)

@@ -26,7 +26,7 @@ import (
 )
 
 // startManager runs the AppSource controller until the test ends.
-func startManager(t testing.TB) *controllers.AppSourceReconciler {
+func startManager(t testing.TB, configure ...func(*controllers.AppSourceReconciler)) *controllers.AppSourceReconciler {
 	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 scheme,
@@ -51,6 +51,9 @@ func startManager(t testing.TB) *controllers.AppSourceReconciler {
 		Client: mgr.GetClient(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(), Source: git, Apply: applier,
 		Recorder: mgr.GetEventRecorder("driftless"), WorkDir: t.TempDir(),
 		Timeout: time.Minute, MaxConcurrentReconciles: 2,
+	}
+	for _, c := range configure {
+		c(r)
 	}
 	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)

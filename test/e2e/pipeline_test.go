@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/controllers"
 	"github.com/driftless-dev/driftless/internal/source/gittest"
 )
 
@@ -163,5 +164,22 @@ func TestDependsOnWaitsAndRefusesCycles(t *testing.T) {
 	msg := apimeta.FindStatusCondition(cycleA.Status.Conditions, v1alpha1.ReadyCondition).Message
 	if !strings.Contains(msg, "cycle") || !apimeta.IsStatusConditionTrue(cycleA.Status.Conditions, v1alpha1.StalledCondition) {
 		t.Errorf("cycle reported as %q, want Stalled naming the cycle", msg)
+	}
+}
+
+// With a default service account, an AppSource that names none applies as
+// that account of its namespace, and gets only what RBAC grants it.
+func TestDefaultServiceAccountLocksTenantsDown(t *testing.T) {
+	startManager(t, func(r *controllers.AppSourceReconciler) { r.DefaultServiceAccount = "default" })
+	app := newGitApp(t)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.AccessDeniedReason)
+	msg := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition).Message
+	if !strings.Contains(msg, "system:serviceaccount:"+app.ns+":default") {
+		t.Errorf("message %q does not name the impersonated account", msg)
+	}
+	err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "web"}, &appsv1.Deployment{})
+	if !apierrors.IsNotFound(err) {
+		t.Errorf("Deployment applied without RBAC: %v", err)
 	}
 }
