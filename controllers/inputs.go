@@ -37,6 +37,14 @@ func (c *rendered) get(key client.ObjectKey, inputs string) []*unstructured.Unst
 	return nil
 }
 
+// has reports whether anything is remembered for key.
+func (c *rendered) has(key client.ObjectKey) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.byKey[key]
+	return ok
+}
+
 func (c *rendered) put(key client.ObjectKey, inputs string, objs []*unstructured.Unstructured) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -60,16 +60,8 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 			Identity: d["identity"], Passphrase: d["passphrase"], KnownHosts: d["known_hosts"],
 		}
 	}
-	key := client.ObjectKeyFromObject(st.obj)
-	// Same commit, same spec, same Secrets: the last render still holds.
-	if res, err := r.Source.Resolve(ctx, req); err == nil {
-		if inputs := r.inputsKey(ctx, st.obj, res.Commit); inputs != "" {
-			if objs := r.rendered.get(key, inputs); objs != nil {
-				st.revision, st.inputs, st.objects, st.cached = res.Revision, inputs, objs, true
-				st.obj.Status.LastAttemptedRevision = res.Revision
-				return nil
-			}
-		}
+	if r.reuseRender(ctx, st, req) {
+		return nil
 	}
 	dir, err := os.MkdirTemp(r.WorkDir, "reconcile-")
 	if err != nil {
@@ -104,6 +96,29 @@ func checkPath(checkout, path, revision string) error {
 		return failed(v1alpha1.PathInvalidReason, fmt.Errorf("path %s is not a directory at %s", path, revision))
 	}
 	return nil
+}
+
+// reuseRender takes the objects of the last render when the commit, the spec
+// and the Secrets it read are the same. Only an AppSource with a remembered
+// render asks the remote (ls-remote) first; otherwise Fetch lists the refs
+// itself and asking twice would cost a round trip.
+func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req source.Request) bool {
+	key := client.ObjectKeyFromObject(st.obj)
+	if !r.rendered.has(key) {
+		return false
+	}
+	res, err := r.Source.Resolve(ctx, req)
+	if err != nil {
+		return false
+	}
+	inputs := r.inputsKey(ctx, st.obj, res.Commit)
+	objs := r.rendered.get(key, inputs)
+	if inputs == "" || objs == nil {
+		return false
+	}
+	st.revision, st.inputs, st.objects, st.cached = res.Revision, inputs, objs, true
+	st.obj.Status.LastAttemptedRevision = res.Revision
+	return true
 }
 
 // decrypt decrypts every SOPS file under the path. Without keys configured,

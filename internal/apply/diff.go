@@ -6,6 +6,7 @@ import (
 
 	"github.com/pmezard/go-difflib/difflib"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
@@ -71,7 +72,7 @@ func (m *Manager) diffOne(ctx context.Context, c client.Client, want *unstructur
 	live := &unstructured.Unstructured{}
 	live.SetGroupVersionKind(want.GroupVersionKind())
 	err := c.Get(ctx, client.ObjectKeyFromObject(want), live)
-	if apierrors.IsNotFound(err) || isNoMatch(err) {
+	if apierrors.IsNotFound(err) || meta.IsNoMatchError(err) {
 		live = nil
 	} else if err != nil {
 		return d, describeError(want, err)

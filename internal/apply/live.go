@@ -4,6 +4,7 @@ import (
 	"context"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -31,7 +32,7 @@ func readLive(ctx context.Context, c client.Client, objs []*unstructured.Unstruc
 		list := &metav1.PartialObjectMetadataList{}
 		list.SetGroupVersionKind(s.gvk)
 		err := c.List(ctx, list, client.InNamespace(s.namespace))
-		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || isNoMatch(err) {
+		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
 			continue
 		}
 		if err != nil {

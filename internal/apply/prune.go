@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -79,7 +80,7 @@ func (m *Manager) pruneOne(ctx context.Context, c client.Client, e Entry, owner 
 	live.SetGroupVersionKind(obj.GroupVersionKind)
 	err = c.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: obj.Name}, live)
 	switch {
-	case apierrors.IsNotFound(err) || isNoMatch(err):
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
 		change.Action, change.Reason = Deleted, "already gone"
 		m.forget(e.ID)
 		return change, nil

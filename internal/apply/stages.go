@@ -6,7 +6,6 @@ import (
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -71,9 +70,4 @@ func (m *Manager) served(crd *apiextensionsv1.CustomResourceDefinition) bool {
 		}
 	}
 	return true
-}
-
-// isNoMatch reports a kind the API server does not serve.
-func isNoMatch(err error) bool {
-	return meta.IsNoMatchError(err)
 }
