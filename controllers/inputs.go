@@ -17,10 +17,16 @@ import (
 
 // rendered remembers, per AppSource, the objects of its last render and the
 // inputs they came from: a reconcile whose inputs are the same skips the
-// checkout, decryption and render, and only checks for drift.
+// checkout, decryption and render, and only checks for drift. It also keeps
+// the render of the last revision that became healthy, so that a failed
+// rollout is rolled back without fetching again.
 type rendered struct {
 	mu    sync.Mutex
-	byKey map[client.ObjectKey]renderedEntry
+	byKey map[client.ObjectKey]renders
+}
+
+type renders struct {
+	last, good renderedEntry
 }
 
 type renderedEntry struct {
@@ -28,11 +34,16 @@ type renderedEntry struct {
 	objects []*unstructured.Unstructured
 }
 
+// get returns the objects rendered from inputs, or nil.
 func (c *rendered) get(key client.ObjectKey, inputs string) []*unstructured.Unstructured {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e, ok := c.byKey[key]; ok && e.inputs == inputs {
-		return e.objects
+	e := c.byKey[key]
+	switch inputs {
+	case e.last.inputs:
+		return e.last.objects
+	case e.good.inputs:
+		return e.good.objects
 	}
 	return nil
 }
@@ -49,9 +60,21 @@ func (c *rendered) put(key client.ObjectKey, inputs string, objs []*unstructured
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byKey == nil {
-		c.byKey = map[client.ObjectKey]renderedEntry{}
+		c.byKey = map[client.ObjectKey]renders{}
 	}
-	c.byKey[key] = renderedEntry{inputs: inputs, objects: objs}
+	e := c.byKey[key]
+	e.last = renderedEntry{inputs: inputs, objects: objs}
+	c.byKey[key] = e
+}
+
+// markGood keeps the render of inputs as the one to roll back to.
+func (c *rendered) markGood(key client.ObjectKey, inputs string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.byKey[key]; ok && e.last.inputs == inputs && inputs != "" {
+		e.good = e.last
+		c.byKey[key] = e
+	}
 }
 
 func (c *rendered) forget(key client.ObjectKey) {

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
 )
 
@@ -34,10 +35,14 @@ var (
 		Name: "driftless_last_applied_timestamp_seconds",
 		Help: "When each AppSource last applied a revision successfully.",
 	}, []string{"namespace", "name"})
+	rolloutPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "driftless_rollout_phase",
+		Help: "1 for the phase each AppSource's rollout is in, 0 for the others.",
+	}, []string{"namespace", "name", "phase"})
 )
 
 func init() {
-	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied)
+	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied, rolloutPhase)
 }
 
 // observeChanges counts what a change set did.
@@ -46,6 +51,25 @@ func observeChanges(cs apply.ChangeSet) {
 		objectsTotal.WithLabelValues(string(c.Action)).Inc()
 	}
 	driftTotal.Add(float64(cs.Drifted()))
+}
+
+// observePhase sets the rollout phase series of obj, one per phase, so that
+// a query for any phase finds every AppSource.
+func observePhase(obj *v1alpha1.AppSource, phase v1alpha1.RolloutPhase) {
+	for _, p := range v1alpha1.RolloutPhases {
+		v := 0.0
+		if p == phase {
+			v = 1
+		}
+		rolloutPhase.WithLabelValues(obj.Namespace, obj.Name, string(p)).Set(v)
+	}
+}
+
+// forgetMetrics drops the series of a deleted AppSource.
+func forgetMetrics(obj *v1alpha1.AppSource) {
+	labels := prometheus.Labels{"namespace": obj.Namespace, "name": obj.Name}
+	lastApplied.DeletePartialMatch(labels)
+	rolloutPhase.DeletePartialMatch(labels)
 }
 
 // timed runs a step and records its duration under name.

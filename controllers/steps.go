@@ -20,7 +20,6 @@ import (
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
 	"github.com/driftless-dev/driftless/internal/decrypt"
-	"github.com/driftless-dev/driftless/internal/health"
 	"github.com/driftless-dev/driftless/internal/render"
 	"github.com/driftless-dev/driftless/internal/source"
 )
@@ -31,7 +30,14 @@ type state struct {
 	started  time.Time
 	workDir  string // private to this reconcile; removed when it ends
 	checkout string // workDir/checkout
+	// keys decrypt instead of spec.decryption's Secret when set: the CLI's
+	// offline build reads them from files.
+	keys     *decrypt.Keys
 	revision string // of the fetched commit
+	// pin is a revision to apply instead of the ref's head: the last good
+	// one while the head is held after a failed rollout.
+	pin  string
+	held string // the head revision a failed rollout holds back
 
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
@@ -43,22 +49,15 @@ type state struct {
 // step is one stage of a reconcile; the first error stops the run.
 type step func(ctx context.Context, st *state) error
 
-// fetch checks out the AppSource's ref into a private directory.
+// fetch checks out the AppSource's ref, or the pinned revision, into a
+// private directory.
 func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
-	git := st.obj.Spec.Source.Git
-	req := source.Request{URL: git.URL, Ref: source.Ref{
-		Branch: git.Ref.Branch, Tag: git.Ref.Tag, SemVer: git.Ref.SemVer, Commit: git.Ref.Commit,
-	}}
-	if git.SecretRef != nil {
-		secret, err := r.secret(ctx, st.obj, git.SecretRef.Name)
-		if err != nil {
-			return err
-		}
-		d := secret.Data
-		req.Credentials = source.Credentials{
-			Username: d["username"], Password: d["password"], BearerToken: d["bearerToken"], CAFile: d["caFile"],
-			Identity: d["identity"], Passphrase: d["passphrase"], KnownHosts: d["known_hosts"],
-		}
+	req, err := r.sourceRequest(ctx, st.obj)
+	if err != nil {
+		return err
+	}
+	if st.pin != "" {
+		req.Ref = source.Ref{Commit: commitOf(st.pin)}
 	}
 	if r.reuseRender(ctx, st, req) {
 		return nil
@@ -72,9 +71,46 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	if err != nil {
 		return failed(sourceReason(err), err)
 	}
-	st.revision, st.inputs = res.Revision, r.inputsKey(ctx, st.obj, res.Commit)
-	st.obj.Status.LastAttemptedRevision = res.Revision
+	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st.obj, res.Commit)
+	st.obj.Status.LastAttemptedRevision = st.revision
 	return checkPath(st.checkout, pathOrRoot(st.obj.Spec.Source.Path), res.Revision)
+}
+
+// sourceRequest is what to ask Git for, with the credentials of the
+// AppSource's Secret.
+func (r *AppSourceReconciler) sourceRequest(ctx context.Context, obj *v1alpha1.AppSource) (source.Request, error) {
+	git := obj.Spec.Source.Git
+	req := source.Request{URL: git.URL, Ref: source.Ref{
+		Branch: git.Ref.Branch, Tag: git.Ref.Tag, SemVer: git.Ref.SemVer, Commit: git.Ref.Commit,
+	}}
+	if git.SecretRef == nil {
+		return req, nil
+	}
+	secret, err := r.secret(ctx, obj, git.SecretRef.Name)
+	if err != nil {
+		return req, err
+	}
+	d := secret.Data
+	req.Credentials = source.Credentials{
+		Username: d["username"], Password: d["password"], BearerToken: d["bearerToken"], CAFile: d["caFile"],
+		Identity: d["identity"], Passphrase: d["passphrase"], KnownHosts: d["known_hosts"],
+	}
+	return req, nil
+}
+
+// pinned is the revision to report: a pinned fetch names the commit only,
+// and the pin keeps the ref's name ("main@sha1:…").
+func pinned(st *state, fetched string) string {
+	if st.pin != "" {
+		return st.pin
+	}
+	return fetched
+}
+
+// commitOf is the commit hash of a revision such as "main@sha1:<hash>".
+func commitOf(revision string) string {
+	_, hash, _ := strings.Cut(revision, "sha1:")
+	return hash
 }
 
 // checkPath fails when path is not a directory of the checkout. os.Root
@@ -116,8 +152,8 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 	if inputs == "" || objs == nil {
 		return false
 	}
-	st.revision, st.inputs, st.objects, st.cached = res.Revision, inputs, objs, true
-	st.obj.Status.LastAttemptedRevision = res.Revision
+	st.revision, st.inputs, st.objects, st.cached = pinned(st, res.Revision), inputs, objs, true
+	st.obj.Status.LastAttemptedRevision = st.revision
 	return true
 }
 
@@ -128,25 +164,43 @@ func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
 		return nil
 	}
 	opts := decrypt.DefaultOptions()
-	if d := st.obj.Spec.Decryption; d != nil {
-		secret, err := r.secret(ctx, st.obj, d.SecretRef.Name)
+	if st.keys != nil {
+		opts.Keys = *st.keys
+	} else {
+		keys, err := r.decryptionKeys(ctx, st.obj)
 		if err != nil {
 			return err
 		}
-		// Sorted, so that key numbers in messages are the same every run.
-		for _, name := range slices.Sorted(maps.Keys(secret.Data)) {
-			switch {
-			case strings.HasSuffix(name, ".agekey"):
-				opts.Keys.Age = append(opts.Keys.Age, secret.Data[name])
-			case strings.HasSuffix(name, ".asc"):
-				opts.Keys.PGP = append(opts.Keys.PGP, secret.Data[name])
-			}
-		}
+		opts.Keys = keys
 	}
 	if _, err := decrypt.Tree(ctx, st.checkout, opts, pathOrRoot(st.obj.Spec.Source.Path)); err != nil {
 		return failed(decryptReason(err), err)
 	}
 	return nil
+}
+
+// decryptionKeys reads the *.agekey and *.asc entries of the Secret that
+// spec.decryption names; none when it names none.
+func (r *AppSourceReconciler) decryptionKeys(ctx context.Context, obj *v1alpha1.AppSource) (decrypt.Keys, error) {
+	var keys decrypt.Keys
+	d := obj.Spec.Decryption
+	if d == nil {
+		return keys, nil
+	}
+	secret, err := r.secret(ctx, obj, d.SecretRef.Name)
+	if err != nil {
+		return keys, err
+	}
+	// Sorted, so that key numbers in messages are the same every run.
+	for _, name := range slices.Sorted(maps.Keys(secret.Data)) {
+		switch {
+		case strings.HasSuffix(name, ".agekey"):
+			keys.Age = append(keys.Age, secret.Data[name])
+		case strings.HasSuffix(name, ".asc"):
+			keys.PGP = append(keys.PGP, secret.Data[name])
+		}
+	}
+	return keys, nil
 }
 
 // render turns the path into objects, refusing any still encrypted.
@@ -246,26 +300,6 @@ func (r *AppSourceReconciler) prune(ctx context.Context, st *state) error {
 	st.inventory = append(st.inventory, kept...)
 	if err != nil {
 		return failed(v1alpha1.PruneFailedReason, err)
-	}
-	return nil
-}
-
-// checkHealth reads every applied object from the informer cache; while any
-// is in progress the reconcile waits, woken by the workloads' watches.
-func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error {
-	refs := make([]health.Ref, 0, len(st.objects))
-	for _, o := range st.objects {
-		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName()})
-	}
-	report, err := health.Check(ctx, r.Cache, refs)
-	if err != nil {
-		return failed(v1alpha1.HealthCheckFailedReason, err)
-	}
-	switch report.Status() {
-	case health.Failed:
-		return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s", report.Summary()))
-	case health.InProgress:
-		return waiting(v1alpha1.ProgressingReason, 5*time.Second, "applied %s, waiting for %s", st.revision, report.Summary())
 	}
 	return nil
 }

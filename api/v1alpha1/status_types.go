@@ -87,6 +87,24 @@ const (
 	RolloutAborted RolloutPhase = "Aborted"
 )
 
+// Reason is the Ready condition reason a rollout that stopped in this phase
+// shows.
+func (p RolloutPhase) Reason() string {
+	switch p {
+	case RolloutRolledBack:
+		return RolledBackReason
+	case RolloutAborted:
+		return AbortedReason
+	}
+	return HealthCheckFailedReason
+}
+
+// RolloutPhases lists every phase, in the order a rollout meets them.
+var RolloutPhases = []RolloutPhase{
+	RolloutProgressing, RolloutPreviewing, RolloutPromoting, RolloutScalingDown,
+	RolloutSucceeded, RolloutFailed, RolloutRolledBack, RolloutAborted,
+}
+
 // RolloutStatus is the progress of the current rollout.
 type RolloutStatus struct {
 	// Phase of the rollout.

@@ -2,8 +2,11 @@ package localcluster
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -11,6 +14,18 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 )
+
+// Test knobs of the pod stages kwok runs with (stages.yaml).
+const (
+	// NeverReadyLabel set to "true" on a pod template gives pods that run
+	// and never become Ready.
+	NeverReadyLabel = "never-ready.stage.driftless.dev"
+	// ReadyDelayAnnotation on a pod template ("3s") delays readiness.
+	ReadyDelayAnnotation = "ready-delay.stage.driftless.dev"
+)
+
+//go:embed stages.yaml
+var podStages []byte
 
 // startWorkloads starts kube-controller-manager, kube-scheduler and kwok,
 // creates the fake nodes and waits until pods can be scheduled on them.
@@ -22,7 +37,11 @@ func (c *Cluster) startWorkloads(ctx context.Context) error {
 	if _, err := c.start("kube-scheduler", componentArgs(c.Kubeconfig)); err != nil {
 		return err
 	}
-	kwok, err := c.start("kwok", kwokArgs(c.Kubeconfig))
+	stages := filepath.Join(c.Dir, "kwok-stages.yaml")
+	if err := os.WriteFile(stages, podStages, 0o600); err != nil {
+		return err
+	}
+	kwok, err := c.start("kwok", append(kwokArgs(c.Kubeconfig), "--config="+stages))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,196 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/health"
+	"github.com/driftless-dev/driftless/internal/strategy/rolling"
+)
+
+// checkHeld keeps a revision whose rollout failed from being applied again:
+// while the ref's head is the held revision, the last good revision stays
+// applied (and is still drift-corrected). Git moving on releases the hold.
+func (r *AppSourceReconciler) checkHeld(ctx context.Context, st *state) error {
+	ro := st.obj.Status.Rollout
+	if ro == nil || ro.HeldRevision == "" {
+		return nil
+	}
+	req, err := r.sourceRequest(ctx, st.obj)
+	if err != nil {
+		return err
+	}
+	head, err := r.Source.Resolve(ctx, req)
+	if err != nil {
+		return failed(sourceReason(err), err)
+	}
+	if head.Revision != ro.HeldRevision {
+		ro.HeldRevision = ""
+		return nil
+	}
+	if st.obj.Status.LastGoodRevision == "" {
+		return failed(ro.Phase.Reason(), fmt.Errorf("revision %s failed and is held; no earlier revision was good", ro.HeldRevision))
+	}
+	st.pin, st.held = st.obj.Status.LastGoodRevision, ro.HeldRevision
+	return nil
+}
+
+// checkHealth judges the rollout of the applied revision from the workloads'
+// status in the informer cache. While they roll, the reconcile waits and is
+// woken by their watches; a failed rollout is rolled back when asked.
+func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error {
+	report, err := health.Check(ctx, r.Cache, refsOf(st.objects))
+	if err != nil {
+		return failed(v1alpha1.HealthCheckFailedReason, err)
+	}
+	obj := st.obj
+	if st.held != "" {
+		return r.reportHeld(ctx, st, report)
+	}
+	d := rolling.Decide(rolling.Observation{
+		Revision: st.revision, LastGood: obj.Status.LastGoodRevision,
+		Health: rolling.Health(report.Status()), Message: report.Summary(),
+		Started: rolloutStart(obj, st.revision), Now: time.Now(), Timeout: r.timeout(obj),
+		AutoRollback: obj.Spec.Strategy.Rolling != nil && obj.Spec.Strategy.Rolling.AutoRollback,
+	})
+	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, r.workloads(ctx, st.objects))
+	switch d.Phase {
+	case rolling.Succeeded:
+		r.rendered.markGood(client.ObjectKeyFromObject(obj), st.inputs)
+		return nil
+	case rolling.Progressing:
+		return waiting(v1alpha1.ProgressingReason, d.RecheckAfter, "applied %s, waiting for %s", st.revision, report.Summary())
+	case rolling.RolledBack:
+		if err := r.rollBack(ctx, st); err != nil {
+			obj.Status.Rollout.Phase = v1alpha1.RolloutFailed
+			return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s; the rollback failed: %w", d.Message, err))
+		}
+		obj.Status.Rollout.HeldRevision = obj.Status.Rollout.Revision
+		return failed(v1alpha1.RolledBackReason, fmt.Errorf("%s", d.Message))
+	}
+	return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s", d.Message))
+}
+
+// reportHeld reports the last good revision running while the head is held.
+func (r *AppSourceReconciler) reportHeld(ctx context.Context, st *state, report health.Report) error {
+	ro := st.obj.Status.Rollout
+	ro.Workloads = r.workloads(ctx, st.objects)
+	switch report.Status() {
+	case health.InProgress:
+		return waiting(v1alpha1.ProgressingReason, 5*time.Second, "rolling back to %s, waiting for %s", st.revision, report.Summary())
+	case health.Failed:
+		return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("holding %s, and %s is not healthy either: %s",
+			st.held, st.revision, report.Summary()))
+	}
+	return failed(ro.Phase.Reason(), fmt.Errorf("revision %s failed and is held until Git moves past it; running %s: %s",
+		st.held, st.revision, ro.Message))
+}
+
+// rollBack applies the last good revision's objects, rendered again only
+// when they are no longer remembered, and prunes what the failed revision
+// added. The state then describes the cluster after the rollback.
+func (r *AppSourceReconciler) rollBack(ctx context.Context, st *state) error {
+	// Prune must see what the failed revision created, even in this reconcile.
+	st.obj.Status.Inventory = toInventory(st.inventory)
+	good := &state{obj: st.obj, started: st.started, pin: st.obj.Status.LastGoodRevision, held: st.revision}
+	defer func() {
+		if good.workDir != "" {
+			os.RemoveAll(good.workDir)
+		}
+	}()
+	for _, s := range []step{r.fetch, r.decrypt, r.render, r.apply, r.prune} {
+		err := s(ctx, good)
+		st.changes = append(st.changes, good.changes...)
+		good.changes = nil
+		if err != nil {
+			return err
+		}
+	}
+	st.inventory = good.inventory
+	st.obj.Status.LastAppliedRevision = good.revision
+	return nil
+}
+
+// setRollout records the rollout's phase; the transition time moves only
+// when the phase or the revision does, so it tells how long a phase lasts.
+func setRollout(obj *v1alpha1.AppSource, phase v1alpha1.RolloutPhase, revision, msg string, workloads []v1alpha1.WorkloadStatus) {
+	ro := obj.Status.Rollout
+	if ro == nil {
+		ro = &v1alpha1.RolloutStatus{}
+		obj.Status.Rollout = ro
+	}
+	if ro.Phase != phase || ro.Revision != revision || ro.LastTransitionTime == nil {
+		now := metav1.Now()
+		ro.LastTransitionTime = &now
+	}
+	ro.Phase, ro.Revision, ro.Message, ro.Workloads = phase, revision, truncate(msg, 512), workloads
+	observePhase(obj, phase)
+}
+
+// rolloutStart is when the rollout of revision began: now, unless the status
+// already shows it progressing.
+func rolloutStart(obj *v1alpha1.AppSource, revision string) time.Time {
+	ro := obj.Status.Rollout
+	if ro != nil && ro.Revision == revision && ro.Phase == v1alpha1.RolloutProgressing && ro.LastTransitionTime != nil {
+		return ro.LastTransitionTime.Time
+	}
+	return time.Now()
+}
+
+// workloads reads the progress of each Deployment, StatefulSet and
+// DaemonSet of objs from the informer cache.
+func (r *AppSourceReconciler) workloads(ctx context.Context, objs []*unstructured.Unstructured) []v1alpha1.WorkloadStatus {
+	var out []v1alpha1.WorkloadStatus
+	for _, o := range objs {
+		if o.GetAPIVersion() != "apps/v1" || !isWorkload(o.GetKind()) || len(out) == 256 {
+			continue
+		}
+		live := &unstructured.Unstructured{}
+		live.SetGroupVersionKind(o.GroupVersionKind())
+		if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+			continue
+		}
+		out = append(out, workloadStatus(live))
+	}
+	return out
+}
+
+func isWorkload(kind string) bool {
+	return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet"
+}
+
+func workloadStatus(live *unstructured.Unstructured) v1alpha1.WorkloadStatus {
+	count := func(fields ...string) int32 {
+		n, _, _ := unstructured.NestedInt64(live.Object, fields...)
+		return int32(n)
+	}
+	w := v1alpha1.WorkloadStatus{
+		Name:              live.GetKind() + "/" + live.GetNamespace() + "/" + live.GetName(),
+		Replicas:          count("spec", "replicas"),
+		UpdatedReplicas:   count("status", "updatedReplicas"),
+		ReadyReplicas:     count("status", "readyReplicas"),
+		AvailableReplicas: count("status", "availableReplicas"),
+	}
+	if live.GetKind() == "DaemonSet" {
+		w.Replicas = count("status", "desiredNumberScheduled")
+		w.UpdatedReplicas = count("status", "updatedNumberScheduled")
+		w.ReadyReplicas = count("status", "numberReady")
+		w.AvailableReplicas = count("status", "numberAvailable")
+	}
+	return w
+}
+
+func refsOf(objs []*unstructured.Unstructured) []health.Ref {
+	refs := make([]health.Ref, 0, len(objs))
+	for _, o := range objs {
+		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName()})
+	}
+	return refs
+}
