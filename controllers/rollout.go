@@ -51,6 +51,9 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 		return failed(v1alpha1.HealthCheckFailedReason, err)
 	}
 	obj := st.obj
+	if st.blueGreen != nil {
+		return r.advanceBlueGreen(ctx, st, report)
+	}
 	if st.held != "" {
 		return r.reportHeld(ctx, st, report)
 	}

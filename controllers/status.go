@@ -62,7 +62,7 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		r.setReady(obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason, msg)
 		obj.Status.LastAppliedRevision, obj.Status.LastGoodRevision = st.revision, st.revision
 		r.record(st, v1alpha1.ReconciliationSucceededReason, msg, st.changes.Changed())
-		return ctrl.Result{RequeueAfter: jitter(obj.Spec.Interval.Duration)}
+		return ctrl.Result{RequeueAfter: st.soonest(jitter(obj.Spec.Interval.Duration))}
 	case errors.As(runErr, &wait):
 		if st.changes.Changed() {
 			r.record(st, v1alpha1.ProgressingReason, fmt.Sprintf("Applied revision %s: %s", st.revision, st.changes.Summary()), true)
@@ -84,7 +84,15 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		r.setFailed(obj, v1alpha1.ProgressingReason, runErr.Error(), false)
 		r.record(st, v1alpha1.ProgressingReason, runErr.Error(), true)
 	}
-	return ctrl.Result{RequeueAfter: retryInterval(obj)}
+	return ctrl.Result{RequeueAfter: st.soonest(retryInterval(obj))}
+}
+
+// soonest is d, or sooner when the rollout asked to look again sooner.
+func (st *state) soonest(d time.Duration) time.Duration {
+	if st.recheck > 0 {
+		return min(d, st.recheck)
+	}
+	return d
 }
 
 func (r *AppSourceReconciler) setReady(obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason, msg string) {

@@ -39,6 +39,10 @@ type state struct {
 	pin  string
 	held string // the head revision a failed rollout holds back
 
+	blueGreen *blueGreen    // what plan learned, for a blue-green reconcile
+	keep      []apply.Entry // inventory entries kept although not applied
+	recheck   time.Duration // look again this soon even when all is well
+
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
 	objects   []*unstructured.Unstructured // rendered, in apply order
@@ -285,7 +289,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		st.inventory = union(inventoryOf(st.obj), entriesOf(changes))
 		return failed(applyReason(err), fmt.Errorf("%s; %w", changes.Summary(), err))
 	}
-	st.inventory = rendered
+	st.inventory = union(rendered, st.keep)
 	return nil
 }
 

@@ -31,6 +31,16 @@ type AppSourceStatus struct {
 	// +optional
 	LastHandledReconcileAt string `json:"lastHandledReconcileAt,omitempty"`
 
+	// LastHandledPromoteAt is the value of the promote annotation that the
+	// controller last acted on, or that a new release found and set aside.
+	// +optional
+	LastHandledPromoteAt string `json:"lastHandledPromoteAt,omitempty"`
+
+	// LastHandledAbortAt is the value of the abort annotation that the
+	// controller last acted on, or that a new release found and set aside.
+	// +optional
+	LastHandledAbortAt string `json:"lastHandledAbortAt,omitempty"`
+
 	// Inventory lists the objects applied from the last applied revision; only
 	// these are ever pruned.
 	// +optional

@@ -23,7 +23,7 @@ func TestDecide(t *testing.T) {
 		{"available", func(o *Observation) { o.Health, o.Now = Current, start.Add(time.Hour) }, Succeeded, false, 0, "is available"},
 		{"rolling, before the timeout", func(o *Observation) { o.Health, o.Now = InProgress, start.Add(time.Minute) },
 			Progressing, false, 4 * time.Minute, "1/3 ready"},
-		{"still rolling at the timeout", func(o *Observation) { o.Health, o.Now = InProgress, start.Add(5 * time.Minute) },
+		{"still rolling at the timeout", func(o *Observation) { o.Health, o.Now = InProgress, start.Add(5*time.Minute) },
 			RolledBack, true, 0, "not available after 5m0s"},
 		{"progress deadline exceeded", func(o *Observation) { o.Health, o.Now = Failed, start.Add(time.Second) },
 			RolledBack, true, 0, "rolled back to main@sha1:aaa and holding main@sha1:bbb"},
