@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/apply"
 	"github.com/driftless-dev/driftless/internal/health"
 	"github.com/driftless-dev/driftless/internal/strategy/rolling"
 )
@@ -46,7 +47,7 @@ func (r *AppSourceReconciler) checkHeld(ctx context.Context, st *state) error {
 // status in the informer cache. While they roll, the reconcile waits and is
 // woken by their watches; a failed rollout is rolled back when asked.
 func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error {
-	report, err := health.Check(ctx, r.Cache, refsOf(st.objects))
+	report, err := health.Check(ctx, r.Cache, refsOf(st.objects, st.changes))
 	if err != nil {
 		return failed(v1alpha1.HealthCheckFailedReason, err)
 	}
@@ -190,10 +191,17 @@ func workloadStatus(live *unstructured.Unstructured) v1alpha1.WorkloadStatus {
 	return w
 }
 
-func refsOf(objs []*unstructured.Unstructured) []health.Ref {
+// refsOf names objs for a health check, with the generation each got from
+// the changes that applied them.
+func refsOf(objs []*unstructured.Unstructured, changes apply.ChangeSet) []health.Ref {
+	applied := make(map[apply.Entry]int64, len(changes))
+	for _, c := range changes {
+		applied[c.Entry] = max(applied[c.Entry], c.Generation)
+	}
 	refs := make([]health.Ref, 0, len(objs))
 	for _, o := range objs {
-		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName()})
+		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
+			Generation: applied[apply.EntryFor(o)]})
 	}
 	return refs
 }

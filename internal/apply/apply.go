@@ -77,7 +77,7 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 	prev, known := m.remembered(entry.ID)
 	if exists && known && prev.uid == string(have.UID) && prev.intent == hash {
 		if prev.fields == hashOwnedFields(have.ManagedFields) {
-			change.Action = Unchanged
+			change.Action, change.Generation = Unchanged, have.Generation
 			return change, nil
 		}
 		change.Drift = true
@@ -92,6 +92,7 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 		return change, describeError(want, err)
 	}
 	m.remember(entry.ID, record{uid: string(applied.GetUID()), intent: hash, fields: hashOwnedFields(applied.GetManagedFields())})
+	change.Generation = applied.GetGeneration()
 	switch {
 	case change.Action == Recreated:
 	case !exists:

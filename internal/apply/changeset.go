@@ -31,6 +31,9 @@ type Change struct {
 	Drift bool
 	// Reason says why an object was skipped.
 	Reason string
+	// Generation is the object's metadata.generation after the apply: a
+	// cache that shows an older one has not seen the apply yet.
+	Generation int64
 }
 
 func (c Change) String() string {

@@ -29,6 +29,10 @@ const (
 type Ref struct {
 	GroupVersionKind schema.GroupVersionKind
 	Namespace, Name  string
+	// Generation, when set, is the generation just applied: a cached object
+	// of an older generation is InProgress, whatever its status says, since
+	// its status describes the spec before the apply.
+	Generation int64
 }
 
 func (r Ref) String() string {
@@ -63,6 +67,10 @@ func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error
 			continue
 		case err != nil:
 			return nil, fmt.Errorf("read %s: %w", ref, err)
+		}
+		if obj.GetGeneration() < ref.Generation {
+			report = append(report, Result{Ref: ref, Status: InProgress, Message: "the applied change is not in the cache yet"})
+			continue
 		}
 		report = append(report, Evaluate(ref, obj))
 	}

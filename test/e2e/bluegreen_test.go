@@ -273,7 +273,7 @@ type endpointSampler struct {
 	last                  string               // the colour of the last non-empty sample
 }
 
-func sampleEndpoints(t *testing.T, ns, service string) *endpointSampler {
+func sampleEndpoints(t testing.TB, ns, service string) *endpointSampler {
 	s := &endpointSampler{became: map[string]time.Time{}}
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = discoveryv1.LabelServiceName + "=" + service }))
@@ -336,4 +336,53 @@ func (s *endpointSampler) counts() (mixed, empty, samples int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.mixed, s.empty, s.samples
+}
+
+// podSampler remembers when the ready pods of each colour last reached a
+// count.
+type podSampler struct {
+	mu      sync.Mutex
+	counts  map[string]int
+	reached map[string]map[int]time.Time
+}
+
+func samplePods(t testing.TB, ns string) *podSampler {
+	s := &podSampler{counts: map[string]int{}, reached: map[string]map[int]time.Time{}}
+	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns))
+	informer := factory.Core().V1().Pods().Informer()
+	sample := func(any) {
+		counts := map[string]int{}
+		for _, o := range informer.GetStore().List() {
+			pod := o.(*corev1.Pod)
+			if pod.DeletionTimestamp == nil && podReady(pod) {
+				counts[pod.Labels[v1alpha1.ColorLabel]]++
+			}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for c, n := range counts {
+			if n != s.counts[c] {
+				if s.reached[c] == nil {
+					s.reached[c] = map[int]time.Time{}
+				}
+				s.reached[c][n] = time.Now()
+			}
+		}
+		s.counts = counts
+	}
+	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc: sample, UpdateFunc: func(_, o any) { sample(o) }, DeleteFunc: sample,
+	})
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	factory.Start(stop)
+	factory.WaitForCacheSync(stop)
+	return s
+}
+
+// readyAt is when color last reached n ready pods.
+func (s *podSampler) readyAt(color string, n int) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reached[color][n]
 }

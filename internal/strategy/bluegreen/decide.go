@@ -83,12 +83,16 @@ type Decision struct {
 	Message      string
 }
 
+// afterSwitch is the soonest look after a switch: the next pass prunes what
+// the release left behind and scales the old colour down.
+const afterSwitch = time.Second
+
 // Decide makes one step of a blue-green release.
 func Decide(o Observation) Decision {
 	switch {
 	case o.Switching:
 		return Decision{Phase: ScalingDown, Color: o.Target, ActiveColor: o.Target, PreviewColor: o.Target, Switch: true,
-			RecheckAfter: o.ScaleDownDelay, Message: "finishing the switch of the active Services to " + o.Target}
+			RecheckAfter: max(o.ScaleDownDelay, afterSwitch), Message: "finishing the switch of the active Services to " + o.Target}
 	case o.Active == "":
 		return first(o)
 	case o.NewRelease:
@@ -103,7 +107,7 @@ func first(o Observation) Decision {
 	d := Decision{Color: Blue, PreviewColor: Blue}
 	switch {
 	case o.Health == Current:
-		d.Phase, d.ActiveColor, d.Switch = Succeeded, Blue, true
+		d.Phase, d.ActiveColor, d.Switch, d.RecheckAfter = Succeeded, Blue, true, afterSwitch
 		d.Message = "blue is available; the active Services select it"
 	case o.Health == Failed || o.Now.Sub(o.started()) >= o.Timeout:
 		d.Phase, d.Hold = Aborted, true
@@ -140,7 +144,7 @@ func release(o Observation) Decision {
 	promoteAt := previewing.Add(o.AutoPromotionDelay)
 	switch {
 	case o.PromoteRequested || (o.AutoPromotion && !o.Now.Before(promoteAt)):
-		d.Phase, d.ActiveColor, d.Switch, d.RecheckAfter = ScalingDown, idle, true, o.ScaleDownDelay
+		d.Phase, d.ActiveColor, d.Switch, d.RecheckAfter = ScalingDown, idle, true, max(o.ScaleDownDelay, afterSwitch)
 		d.Message = fmt.Sprintf("promoted %s: the active Services select it; %s scales down in %s", idle, o.Active, o.ScaleDownDelay)
 	case o.AutoPromotion:
 		d.Phase, d.RecheckAfter = Previewing, promoteAt.Sub(o.Now)

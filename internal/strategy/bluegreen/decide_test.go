@@ -21,7 +21,7 @@ func TestDecide(t *testing.T) {
 		{"first release waits for blue", func(o *Observation) { o.Active, o.Health = "", InProgress },
 			Decision{Phase: Progressing, Color: Blue, PreviewColor: Blue, RecheckAfter: 5 * time.Minute}, "waiting for blue"},
 		{"first release switches once blue is available", func(o *Observation) { o.Active = "" },
-			Decision{Phase: Succeeded, Color: Blue, ActiveColor: Blue, PreviewColor: Blue, Switch: true}, "select it"},
+			Decision{Phase: Succeeded, Color: Blue, ActiveColor: Blue, PreviewColor: Blue, Switch: true, RecheckAfter: time.Second}, "select it"},
 		{"first release that fails is held", func(o *Observation) { o.Active, o.Health = "", Failed },
 			Decision{Phase: Aborted, Color: Blue, PreviewColor: Blue, Hold: true}, "did not become available"},
 		{"new release rolls in the idle colour", func(o *Observation) {
@@ -36,6 +36,8 @@ func TestDecide(t *testing.T) {
 		{"previewing: the delay has passed", func(o *Observation) {
 			o.AutoPromotionDelay, o.Phase, o.Since = time.Minute, Previewing, now.Add(-time.Minute)
 		}, Decision{Phase: ScalingDown, Color: Green, ActiveColor: Green, PreviewColor: Green, Switch: true, RecheckAfter: 30 * time.Second}, "promoted"},
+		{"promotion without a scale-down delay looks again soon", func(o *Observation) { o.ScaleDownDelay = 0 },
+			Decision{Phase: ScalingDown, Color: Green, ActiveColor: Green, PreviewColor: Green, Switch: true, RecheckAfter: time.Second}, "promoted"},
 		{"manual promotion waits", func(o *Observation) { o.AutoPromotion = false },
 			Decision{Phase: Previewing, Color: Green, ActiveColor: Blue, PreviewColor: Green}, "waiting for the promote annotation"},
 		{"manual promotion", func(o *Observation) { o.AutoPromotion, o.PromoteRequested = false, true },
