@@ -11,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -60,6 +61,8 @@ type AppSourceReconciler struct {
 
 	rendered rendered                // last render of each AppSource, by inputs
 	pushes   chan event.GenericEvent // AppSources a webhook push asks to reconcile
+	wakes    wakes                   // AppSources a workload's status woke
+	applied  appliedSets             // what each AppSource's last apply was given
 }
 
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources,verbs=get;list;watch;update;patch
@@ -78,7 +81,9 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		if name == "" || ns == "" {
 			return nil
 		}
-		return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: ns, Name: name}}}
+		key := client.ObjectKey{Namespace: ns, Name: name}
+		r.wakes.workloadChanged(key)
+		return []reconcile.Request{{NamespacedName: key}}
 	})
 	r.pushes = make(chan event.GenericEvent, 1024)
 	return ctrl.NewControllerManagedBy(mgr).
@@ -87,12 +92,21 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.AppSource{}, handler.EnqueueRequestsFromMapFunc(r.dependents)).
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing("Secret"))).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing("ConfigMap"))).
-		Watches(&appsv1.Deployment{}, owner).
-		Watches(&appsv1.StatefulSet{}, owner).
-		Watches(&appsv1.DaemonSet{}, owner).
+		// Unstructured, as health reads them: one informer per kind, so
+		// that a wake never reads an older object than the one that woke it.
+		Watches(workload("Deployment"), owner).
+		Watches(workload("StatefulSet"), owner).
+		Watches(workload("DaemonSet"), owner).
 		WatchesRawSource(source.Channel(r.pushes, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		Complete(r)
+}
+
+// workload is an empty apps/v1 object of kind, for a watch.
+func workload(kind string) *unstructured.Unstructured {
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(appsv1.SchemeGroupVersion.WithKind(kind))
+	return u
 }
 
 // Reconcile runs fetch → decrypt → render → apply → prune → checkHealth for
@@ -110,8 +124,10 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 	}
-	st := &state{obj: obj, started: time.Now()}
-	patch := client.MergeFrom(obj.DeepCopy())
+	st := &state{obj: obj, started: time.Now(), followsRollout: r.wakes.byWorkloadOnly(obj)}
+	// The lock fails the write of a reconcile that read an AppSource older
+	// than its last status write; the retry reads it afresh.
+	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	defer func() {
 		if st.workDir != "" {
 			os.RemoveAll(st.workDir) // plaintext never outlives the reconcile
@@ -148,6 +164,7 @@ func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSou
 		}
 	}
 	r.rendered.forget(client.ObjectKeyFromObject(obj))
+	r.applied.forget(client.ObjectKeyFromObject(obj))
 	forgetMetrics(obj)
 	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
 	return r.Update(ctx, obj)

@@ -88,6 +88,7 @@ func (r *AppSourceReconciler) plan(ctx context.Context, st *state) error {
 		return failed(v1alpha1.BuildFailedReason, err)
 	}
 	st.objects, st.blueGreen = out, bg
+	st.planned = fmt.Sprint(opts.Color, opts.ActiveColor, opts.PreviewColor, opts.Replicas)
 	if o.Active == "" || o.NewRelease || o.Switching {
 		st.keep = inventoryOf(obj) // nothing is pruned until the switch
 	} else {

@@ -42,12 +42,17 @@ type state struct {
 	blueGreen *blueGreen    // what plan learned, for a blue-green reconcile
 	keep      []apply.Entry // inventory entries kept although not applied
 	recheck   time.Duration // look again this soon even when all is well
+	// followsRollout: woken by a workload's status only; the revision last
+	// resolved stands for the head.
+	followsRollout bool
 
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
 	objects   []*unstructured.Unstructured // rendered, in apply order
-	changes   apply.ChangeSet
-	inventory []apply.Entry // what the cluster holds from us after apply and prune
+	changes   apply.ChangeSet              // what this reconcile did
+	applied   apply.ChangeSet              // the last apply of these objects, maybe by an earlier reconcile
+	planned   string                       // what the strategy's plan chose, beside the inputs
+	inventory []apply.Entry                // what the cluster holds from us after apply and prune
 }
 
 // step is one stage of a reconcile; the first error stops the run.
@@ -147,7 +152,7 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 	if !r.rendered.has(key) {
 		return false
 	}
-	res, err := r.Source.Resolve(ctx, req)
+	res, err := r.resolve(ctx, st, req)
 	if err != nil {
 		return false
 	}
@@ -159,6 +164,16 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 	st.revision, st.inputs, st.objects, st.cached = pinned(st, res.Revision), inputs, objs, true
 	st.obj.Status.LastAttemptedRevision = st.revision
 	return true
+}
+
+// resolve asks Git for the head of the ref, unless the reconcile only
+// follows a rollout of the revision last resolved.
+func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source.Request) (source.Result, error) {
+	last := r.applied.revision(client.ObjectKeyFromObject(st.obj))
+	if st.followsRollout && st.pin == "" && last != "" {
+		return source.Result{Revision: last, Commit: commitOf(last)}, nil
+	}
+	return r.Source.Resolve(ctx, req)
 }
 
 // decrypt decrypts every SOPS file under the path. Without keys configured,
@@ -279,16 +294,23 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 // apply applies the objects. On failure the inventory keeps both what was
 // there and what was just created, so that nothing we created is orphaned.
 func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
-	changes, err := r.Apply.Apply(ctx, st.objects, r.applyOptions(st.obj))
-	st.changes = changes
 	rendered := make([]apply.Entry, len(st.objects))
 	for i, o := range st.objects {
 		rendered[i] = apply.EntryFor(o)
 	}
+	key, fingerprint := client.ObjectKeyFromObject(st.obj), st.inputs+" "+st.planned
+	if last, same := r.applied.get(key, fingerprint); same && st.followsRollout && st.inputs != "" {
+		st.applied, st.inventory = last, union(rendered, st.keep)
+		return nil
+	}
+	changes, err := r.Apply.Apply(ctx, st.objects, r.applyOptions(st.obj))
+	st.changes, st.applied = changes, changes
 	if err != nil {
+		r.applied.forget(key)
 		st.inventory = union(inventoryOf(st.obj), entriesOf(changes))
 		return failed(applyReason(err), fmt.Errorf("%s; %w", changes.Summary(), err))
 	}
+	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes})
 	st.inventory = union(rendered, st.keep)
 	return nil
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
@@ -25,6 +26,7 @@ func (r *AppSourceReconciler) OnPush(p webhook.Push) {
 		if !follows(obj, p) {
 			continue
 		}
+		r.wakes.pushed(client.ObjectKeyFromObject(obj))
 		select {
 		case r.pushes <- event.GenericEvent{Object: obj}:
 		default:

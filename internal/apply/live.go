@@ -2,6 +2,7 @@ package apply
 
 import (
 	"context"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -27,11 +28,25 @@ func readLive(ctx context.Context, c client.Client, objs []*unstructured.Unstruc
 	for _, obj := range objs {
 		scopes[scope{obj.GroupVersionKind(), obj.GetNamespace()}] = true
 	}
-	result := live{}
+	lists := make(map[scope]*metav1.PartialObjectMetadataList, len(scopes))
+	errs := make(map[scope]error, len(scopes))
+	var mu sync.Mutex
+	var wg sync.WaitGroup
 	for s := range scopes {
-		list := &metav1.PartialObjectMetadataList{}
-		list.SetGroupVersionKind(s.gvk)
-		err := c.List(ctx, list, client.InNamespace(s.namespace))
+		// In parallel: a reconcile that changes nothing is mostly these lists.
+		wg.Go(func() {
+			list := &metav1.PartialObjectMetadataList{}
+			list.SetGroupVersionKind(s.gvk)
+			err := c.List(ctx, list, client.InNamespace(s.namespace))
+			mu.Lock()
+			defer mu.Unlock()
+			lists[s], errs[s] = list, err
+		})
+	}
+	wg.Wait()
+	result := live{}
+	for s, list := range lists {
+		err := errs[s]
 		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
 			continue
 		}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -74,7 +75,7 @@ func BenchmarkBlueGreenSwitch(b *testing.B) {
 	}
 	write("0")
 	obj := app.appSource(b, "web", withInterval(time.Hour), withStrategy(v1alpha1.Strategy{Type: v1alpha1.StrategyBlueGreen,
-		BlueGreen: &v1alpha1.BlueGreenStrategy{ActiveServices: []string{"web"}}}))
+		BlueGreen: &v1alpha1.BlueGreenStrategy{ActiveServices: []string{"web"}, ScaleDownDelaySeconds: 1}}))
 	waitReady(b, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	endpoints := sampleEndpoints(b, app.ns, "web")
 	pods := samplePods(b, app.ns)
@@ -86,6 +87,10 @@ func BenchmarkBlueGreenSwitch(b *testing.B) {
 		if obj.Status.Rollout.ActiveColor == "green" {
 			color = "blue"
 		}
+		// As in the peer's measurement, the new colour starts from zero pods.
+		eventually(b, time.Minute, "idle colour scaled down", func(context.Context) (bool, error) {
+			return pods.count(color) == 0, nil
+		})
 		commit := write(fmt.Sprint(i + 1))
 		b.StartTimer()
 		reconciler.OnPush(webhook.Push{URLs: []string{app.server.RepoURL("app.git")}, Ref: "refs/heads/main"})
@@ -95,7 +100,14 @@ func BenchmarkBlueGreenSwitch(b *testing.B) {
 				endpoints.allColor(color).After(pods.readyAt(color, 5)), err
 		})
 		if err != nil {
-			b.Fatal(err)
+			d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: app.ns, Name: "web-" + color}}
+			_ = get(context.Background(), d)
+			b.Logf("live: generation %d replicas %d status %+v", d.Generation, *d.Spec.Replicas, d.Status)
+			for _, m := range d.ManagedFields {
+				b.Logf("managed: %s %s %s", m.Manager, m.Operation, m.Time)
+			}
+			b.Fatalf("release %d to %s: %v; endpoints all %s at %s, 5 pods ready at %s; conditions %+v; rollout %+v", i+1, color, err,
+				color, endpoints.allColor(color), pods.readyAt(color, 5), obj.Status.Conditions, *obj.Status.Rollout)
 		}
 		latencies = append(latencies, endpoints.allColor(color).Sub(pods.readyAt(color, 5)))
 	}

@@ -386,3 +386,10 @@ func (s *podSampler) readyAt(color string, n int) time.Time {
 	defer s.mu.Unlock()
 	return s.reached[color][n]
 }
+
+// count is how many pods of color are ready now.
+func (s *podSampler) count(color string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counts[color]
+}
