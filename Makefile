@@ -13,8 +13,10 @@ help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## Build the manager into bin/.
+build: ## Build the manager and the driftless CLI (also as the kubectl plugin bin/kubectl-driftless) into bin/.
 	go build -o bin/manager ./cmd/manager
+	go build -o bin/driftless ./cmd/driftless
+	ln -sf driftless bin/kubectl-driftless
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, the CRD and RBAC with controller-gen.
