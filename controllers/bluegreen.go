@@ -34,6 +34,11 @@ type blueGreen struct {
 func (r *AppSourceReconciler) plan(ctx context.Context, st *state) error {
 	obj := st.obj
 	if obj.Spec.Strategy.Type != v1alpha1.StrategyBlueGreen {
+		if ro := obj.Status.Rollout; ro != nil && ro.ActiveColor != "" {
+			// Leaving blue-green: the colours keep serving, next to the
+			// rendered workloads, until those are available.
+			st.keep, st.leavingBlueGreen = inventoryOf(obj), true
+		}
 		return nil
 	}
 	spec := blueGreenSpec(obj)

@@ -68,6 +68,10 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 	switch d.Phase {
 	case rolling.Succeeded:
 		r.rendered.markGood(client.ObjectKeyFromObject(obj), st.inputs)
+		if st.leavingBlueGreen {
+			obj.Status.Rollout.ActiveColor, obj.Status.Rollout.PreviewColor = "", ""
+			st.recheck = time.Second // the next pass prunes the colours
+		}
 		return nil
 	case rolling.Progressing:
 		return waiting(v1alpha1.ProgressingReason, d.RecheckAfter, "applied %s, waiting for %s", st.revision, report.Summary())

@@ -41,7 +41,10 @@ type state struct {
 
 	blueGreen *blueGreen    // what plan learned, for a blue-green reconcile
 	keep      []apply.Entry // inventory entries kept although not applied
-	recheck   time.Duration // look again this soon even when all is well
+	// leavingBlueGreen: the strategy changed to Rolling; the colours are
+	// pruned once the rendered workloads are available.
+	leavingBlueGreen bool
+	recheck          time.Duration // look again this soon even when all is well
 	// followsRollout: woken by a workload's status only; the revision last
 	// resolved stands for the head.
 	followsRollout bool

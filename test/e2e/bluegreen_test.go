@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/tools/cache"
@@ -392,4 +394,69 @@ func (s *podSampler) count(color string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.counts[color]
+}
+
+// TestSwitchingStrategyKeepsServing moves an app from Rolling to BlueGreen
+// and back while a sampler checks that the Service always has a ready
+// endpoint, and removes a Deployment that ran in both colours.
+func TestSwitchingStrategyKeepsServing(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	blueGreenApp(app, "example.com/web:1", "1", false)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	active := sampleEndpoints(t, app.ns, "web-active")
+
+	update(t, obj, func(a *v1alpha1.AppSource) {
+		blueGreen(true)(a)
+		a.Spec.Strategy.BlueGreen.ScaleDownDelaySeconds = 1
+	})
+	eventually(t, time.Minute, "blue active, the rolling Deployment pruned", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && ready(obj) && obj.Status.Rollout.ActiveColor == "blue" && gone(ctx, app.ns, "web"), err
+	})
+	assertSelects(t, app.ns, "web-active", "blue")
+
+	// A second Deployment runs in both colours, then leaves Git.
+	worker := `---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: worker}}
+    spec: {containers: [{name: worker, image: example.com/worker:1}]}
+`
+	for i, with := range []bool{true, true, false} {
+		blueGreenApp(app, fmt.Sprintf("example.com/web:%d", i+2), "1", false)
+		if with {
+			app.repo.WriteFile("deploy/worker.yaml", worker)
+		} else {
+			app.repo.Remove("deploy/worker.yaml")
+		}
+		rev := app.repo.Commit(fmt.Sprintf("worker %v", with))
+		requestReconcile(t, obj)
+		waitApplied(t, obj, rev)
+	}
+	eventually(t, time.Minute, "worker pruned in both colours", func(ctx context.Context) (bool, error) {
+		return gone(ctx, app.ns, "worker-blue") && gone(ctx, app.ns, "worker-green"), nil
+	})
+
+	update(t, obj, func(a *v1alpha1.AppSource) { a.Spec.Strategy = v1alpha1.Strategy{Type: v1alpha1.StrategyRolling} })
+	eventually(t, time.Minute, "back on Rolling, the colours pruned", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && ready(obj) && gone(ctx, app.ns, "web-blue") && gone(ctx, app.ns, "web-green"), err
+	})
+	assertSelects(t, app.ns, "web-active", "")
+	if _, empty, samples := active.counts(); empty > 0 {
+		t.Errorf("the Service had no ready endpoint in %d of %d samples", empty, samples)
+	}
+}
+
+// gone reports whether Deployment name no longer exists.
+func gone(ctx context.Context, ns, name string) bool {
+	err := k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &appsv1.Deployment{})
+	return apierrors.IsNotFound(err)
 }
