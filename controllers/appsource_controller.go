@@ -141,7 +141,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	runCtx, cancel := context.WithTimeout(ctx, r.timeout(obj))
 	defer cancel()
 	steps := []step{
-		r.checkDependencies, r.checkHeld, timed("fetch", r.fetch), timed("decrypt", r.decrypt), timed("render", r.render), r.plan,
+		r.checkDependencies, r.checkHeld, r.checkPromotion, timed("fetch", r.fetch), timed("decrypt", r.decrypt), timed("render", r.render), r.plan,
 		timed("apply", r.apply), timed("prune", r.prune), timed("health", r.checkHealth),
 	}
 	for _, s := range steps {

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -19,7 +20,7 @@ func (r *AppSourceReconciler) checkDependencies(ctx context.Context, st *state) 
 	if len(st.obj.Spec.DependsOn) == 0 {
 		return nil
 	}
-	if cycle := r.findCycle(ctx, st.obj); cycle != "" {
+	if cycle := r.findCycle(ctx, st.obj, dependsOn); cycle != "" {
 		return stalled(v1alpha1.DependencyNotReadyReason, fmt.Errorf("dependsOn forms a cycle: %s", cycle))
 	}
 	for _, ref := range st.obj.Spec.DependsOn {
@@ -52,13 +53,23 @@ func (r *AppSourceReconciler) dependencyKey(obj *v1alpha1.AppSource, ref v1alpha
 	return key, nil
 }
 
-// findCycle follows dependsOn from obj through the cache and returns the
-// cycle back to obj as "a → b → a", or "".
-func (r *AppSourceReconciler) findCycle(ctx context.Context, obj *v1alpha1.AppSource) string {
+// dependsOn and promotedAfter are the edges findCycle can follow.
+func dependsOn(obj *v1alpha1.AppSource) []v1alpha1.AppSourceReference { return obj.Spec.DependsOn }
+
+func promotedAfter(obj *v1alpha1.AppSource) []v1alpha1.AppSourceReference {
+	if obj.Spec.Promotion == nil {
+		return nil
+	}
+	return obj.Spec.Promotion.After
+}
+
+// findCycle follows edges from obj through the cache and returns the cycle
+// back to obj as "a → b → a", or "".
+func (r *AppSourceReconciler) findCycle(ctx context.Context, obj *v1alpha1.AppSource, edges func(*v1alpha1.AppSource) []v1alpha1.AppSourceReference) string {
 	start := client.ObjectKeyFromObject(obj)
 	var walk func(cur *v1alpha1.AppSource, path []string, seen map[client.ObjectKey]bool) string
 	walk = func(cur *v1alpha1.AppSource, path []string, seen map[client.ObjectKey]bool) string {
-		for _, ref := range cur.Spec.DependsOn {
+		for _, ref := range edges(cur) {
 			key, err := r.dependencyKey(cur, ref)
 			if err != nil {
 				continue
@@ -83,8 +94,8 @@ func (r *AppSourceReconciler) findCycle(ctx context.Context, obj *v1alpha1.AppSo
 	return walk(obj, []string{start.String()}, map[client.ObjectKey]bool{})
 }
 
-// dependents maps an AppSource to those that depend on it, so that they
-// continue the moment it becomes Ready.
+// dependents maps an AppSource to those that depend on it or are promoted
+// after it, so that they continue the moment it becomes Ready or good.
 func (r *AppSourceReconciler) dependents(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.AppSourceList
 	if err := r.List(ctx, &list); err != nil {
@@ -93,7 +104,7 @@ func (r *AppSourceReconciler) dependents(ctx context.Context, o client.Object) [
 	var out []reconcile.Request
 	for i := range list.Items {
 		dep := &list.Items[i]
-		for _, ref := range dep.Spec.DependsOn {
+		for _, ref := range slices.Concat(dependsOn(dep), promotedAfter(dep)) {
 			ns := ref.Namespace
 			if ns == "" {
 				ns = dep.Namespace

@@ -35,6 +35,11 @@ var (
 		Name: "driftless_last_applied_timestamp_seconds",
 		Help: "When each AppSource last applied a revision successfully.",
 	}, []string{"namespace", "name"})
+	promotionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "driftless_promotion_lag_seconds",
+		Help:    "Seconds from the upstreams of spec.promotion.after being good at a revision to this AppSource applying it healthy.",
+		Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
+	})
 	rolloutPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "driftless_rollout_phase",
 		Help: "1 for the phase each AppSource's rollout is in, 0 for the others.",
@@ -42,7 +47,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied, rolloutPhase)
+	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag)
 }
 
 // observeChanges counts what a change set did.

@@ -60,6 +60,11 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 			msg = h[0].Message
 		}
 		r.setReady(obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason, msg)
+		r.promoted(st)
+		if obj.Status.LastGoodRevision != st.revision || obj.Status.LastGoodTime == nil {
+			now := metav1.Now()
+			obj.Status.LastGoodTime = &now
+		}
 		obj.Status.LastAppliedRevision, obj.Status.LastGoodRevision = st.revision, st.revision
 		r.record(st, v1alpha1.ReconciliationSucceededReason, msg, st.changes.Changed())
 		return ctrl.Result{RequeueAfter: st.soonest(jitter(obj.Spec.Interval.Duration))}
@@ -93,6 +98,18 @@ func (st *state) soonest(d time.Duration) time.Duration {
 		return min(d, st.recheck)
 	}
 	return d
+}
+
+// promoted reports a revision that promotion let through, the first time it
+// is applied and healthy: an event, and the lag behind its upstreams.
+func (r *AppSourceReconciler) promoted(st *state) {
+	if st.promotedSince.IsZero() || st.obj.Status.LastGoodRevision == st.revision {
+		return
+	}
+	lag := time.Since(st.promotedSince)
+	promotionLag.Observe(lag.Seconds())
+	r.event(st.obj, corev1.EventTypeNormal, v1alpha1.PromotedReason, "promoted %s, %s after its upstreams were good at it",
+		st.revision, lag.Round(time.Second))
 }
 
 func (r *AppSourceReconciler) setReady(obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason, msg string) {

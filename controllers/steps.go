@@ -45,6 +45,9 @@ type state struct {
 	// pruned once the rendered workloads are available.
 	leavingBlueGreen bool
 	recheck          time.Duration // look again this soon even when all is well
+	// promotedSince is when the upstreams became good at the pinned
+	// revision, when promotion let it through.
+	promotedSince time.Time
 	// followsRollout: woken by a workload's status only; the revision last
 	// resolved stands for the head.
 	followsRollout bool
@@ -258,7 +261,9 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 
 func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (render.Options, error) {
 	spec := st.obj.Spec
-	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache}
+	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache,
+		// A chart found without spec.render.helm is released under the AppSource's name too.
+		Helm: render.HelmOptions{ReleaseName: st.obj.Name, Namespace: spec.TargetNamespace}}
 	if r.Mapper != nil {
 		opts.IsNamespaced = r.isNamespaced
 	}
@@ -273,9 +278,9 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 		return opts, nil
 	}
 	opts.Engine = render.Helm
-	opts.Helm = render.HelmOptions{ReleaseName: h.ReleaseName, Namespace: spec.TargetNamespace, ValuesFiles: h.ValuesFiles}
-	if opts.Helm.ReleaseName == "" {
-		opts.Helm.ReleaseName = st.obj.Name
+	opts.Helm.ValuesFiles = h.ValuesFiles
+	if h.ReleaseName != "" {
+		opts.Helm.ReleaseName = h.ReleaseName
 	}
 	for _, ref := range h.ValuesFrom {
 		doc, err := r.valuesFrom(ctx, st.obj, ref)

@@ -36,6 +36,8 @@ const (
 	HealthCheckFailedReason       = "HealthCheckFailed"
 	DependencyNotReadyReason      = "DependencyNotReady"
 	AwaitingPromotionReason       = "AwaitingPromotion"
+	PromotedReason                = "Promoted"
+	ManualPromotionReason         = "ManualPromotion"
 	RolledBackReason              = "RolledBack"
 	AbortedReason                 = "Aborted"
 	InvalidSpecReason             = "InvalidSpec"

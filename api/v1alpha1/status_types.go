@@ -26,6 +26,16 @@ type AppSourceStatus struct {
 	// +optional
 	LastGoodRevision string `json:"lastGoodRevision,omitempty"`
 
+	// LastGoodTime is when lastGoodRevision became good; promotion's soak
+	// time counts from it.
+	// +optional
+	LastGoodTime *metav1.Time `json:"lastGoodTime,omitempty"`
+
+	// PendingRevision is the head revision that waits for promotion: the
+	// AppSources of spec.promotion.after have not proven it yet.
+	// +optional
+	PendingRevision string `json:"pendingRevision,omitempty"`
+
 	// LastHandledReconcileAt is the value of the reconcile-requested-at
 	// annotation that the last reconcile handled.
 	// +optional

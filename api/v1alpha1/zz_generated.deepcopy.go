@@ -146,6 +146,10 @@ func (in *AppSourceStatus) DeepCopyInto(out *AppSourceStatus) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.LastGoodTime != nil {
+		in, out := &in.LastGoodTime, &out.LastGoodTime
+		*out = (*in).DeepCopy()
+	}
 	if in.Inventory != nil {
 		in, out := &in.Inventory, &out.Inventory
 		*out = new(Inventory)

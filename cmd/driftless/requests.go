@@ -102,7 +102,7 @@ func newResume(g *globals) *cobra.Command {
 
 // revisionPattern is what the controller reads as a revision to promote
 // rather than as a request to promote what waits: a commit or a revision.
-var revisionPattern = regexp.MustCompile(`^([^\s@]+@sha1:)?[0-9a-f]{7,40}$`)
+var revisionPattern = regexp.MustCompile(`^([^\s@]+@sha1:)?[0-9a-f]{40}$`)
 
 func newPromote(g *globals) *cobra.Command {
 	var revision string
@@ -116,12 +116,12 @@ commit even though the AppSources it is promoted after have not run it.`,
   driftless promote web
 
   # Let prod run a commit that staging has not run yet
-  driftless promote web-prod --revision main@sha1:4f2c9ab`,
+  driftless promote web-prod --revision main@sha1:4f2c9ab0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			value := now()
 			if revision != "" {
 				if !revisionPattern.MatchString(revision) {
-					return usagef("--revision %q: want a commit (7 to 40 lowercase hex digits) or a revision such as main@sha1:4f2c9ab", revision)
+					return usagef("--revision %q: want a full commit hash (40 lowercase hex digits) or a revision such as main@sha1:<40 hex digits>", revision)
 				}
 				value = revision
 			}

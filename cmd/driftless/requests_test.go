@@ -83,7 +83,7 @@ func TestPromoteAndAbortSetTheirAnnotations(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339Nano, annotations(t, prod)[v1alpha1.PromoteAnnotation]); err != nil {
 		t.Errorf("promote without --revision: %v", err)
 	}
-	for _, rev := range []string{"4f2c9ab", commit, "main@sha1:" + commit, "release/1.2@sha1:4f2c9ab"} {
+	for _, rev := range []string{commit, "main@sha1:" + commit, "release/1.2@sha1:" + commit} {
 		res := driftless(t, "promote", "web-prod", "-n", ns, "--revision", rev).must(t, 0)
 		if got := annotations(t, prod)[v1alpha1.PromoteAnnotation]; got != rev {
 			t.Errorf("promote --revision %s set %q", rev, got)
@@ -92,9 +92,9 @@ func TestPromoteAndAbortSetTheirAnnotations(t *testing.T) {
 			t.Errorf("promote printed %q", res.stdout)
 		}
 	}
-	for _, rev := range []string{"v1.2.0", "4f2c9a", "main", "main@sha1:", "4F2C9AB", commit + "0"} {
+	for _, rev := range []string{"v1.2.0", "4f2c9ab", "main", "main@sha1:", "main@sha1:4f2c9ab", strings.ToUpper(commit), commit + "0"} {
 		res := driftless(t, "promote", "web-prod", "-n", ns, "--revision", rev).must(t, 1)
-		if !strings.Contains(res.stderr, "want a commit") {
+		if !strings.Contains(res.stderr, "want a full commit hash") {
 			t.Errorf("promote --revision %s: %q", rev, res.stderr)
 		}
 		if got := annotations(t, prod)[v1alpha1.PromoteAnnotation]; got == rev {

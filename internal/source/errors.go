@@ -42,7 +42,8 @@ var (
 
 // Error describes a failed operation on a repository.
 type Error struct {
-	// Op is the verb: "fetch", "resolve", "changes" or "tree hash".
+	// Op is the verb: "fetch", "resolve", "changes", "tree hash" or
+	// "contains".
 	Op string
 	// URL is the repository URL; it never holds credentials.
 	URL string
