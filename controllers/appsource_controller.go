@@ -124,7 +124,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 	}
-	st := &state{obj: obj, started: time.Now(), followsRollout: r.wakes.byWorkloadOnly(obj)}
+	st := &state{obj: obj, started: time.Now(), trigger: r.wakes.trigger(obj)}
 	// The lock fails the write of a reconcile that read an AppSource older
 	// than its last status write; the retry reads it afresh.
 	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})

@@ -29,12 +29,22 @@ func (w *wakes) workloadChanged(key client.ObjectKey) { w.m.LoadOrStore(key, byW
 
 func (w *wakes) pushed(key client.ObjectKey) { w.m.Store(key, byPush) }
 
-// byWorkloadOnly reports, once, whether obj was woken by a workload and by
-// nothing that needs Git's head: no push, spec change or reconcile request.
-func (w *wakes) byWorkloadOnly(obj *v1alpha1.AppSource) bool {
-	why, ok := w.m.LoadAndDelete(client.ObjectKeyFromObject(obj))
-	return ok && why == byWorkload && obj.Generation == obj.Status.ObservedGeneration &&
-		obj.Annotations[v1alpha1.ReconcileRequestAnnotation] == obj.Status.LastHandledReconcileAt
+// trigger says, once, what woke obj: "spec", "request", "webhook",
+// "rollout" (a managed workload's status) or "interval" (a timed requeue,
+// or a change to something it reads).
+func (w *wakes) trigger(obj *v1alpha1.AppSource) string {
+	why, woken := w.m.LoadAndDelete(client.ObjectKeyFromObject(obj))
+	switch {
+	case obj.Generation != obj.Status.ObservedGeneration:
+		return "spec"
+	case obj.Annotations[v1alpha1.ReconcileRequestAnnotation] != obj.Status.LastHandledReconcileAt:
+		return "request"
+	case woken && why == byPush:
+		return "webhook"
+	case woken:
+		return "rollout"
+	}
+	return "interval"
 }
 
 // appliedSets remembers, per AppSource, what its last successful apply was

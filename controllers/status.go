@@ -152,7 +152,7 @@ func (r *AppSourceReconciler) record(st *state, result, msg string, notable bool
 		r.Recorder.Eventf(st.obj, nil, kind, result, "Reconcile", "%s", msg)
 	}
 	entry := v1alpha1.HistoryEntry{
-		Revision: st.revision, Result: result, Message: truncate(msg, 256),
+		Revision: st.revision, Result: result, Message: truncate(msg, 256), TriggeredBy: st.trigger,
 		StartedAt: metav1.NewTime(st.started), FinishedAt: metav1.Now(),
 	}
 	h := st.obj.Status.History

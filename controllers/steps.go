@@ -48,9 +48,10 @@ type state struct {
 	// promotedSince is when the upstreams became good at the pinned
 	// revision, when promotion let it through.
 	promotedSince time.Time
-	// followsRollout: woken by a workload's status only; the revision last
-	// resolved stands for the head.
-	followsRollout bool
+	// trigger is what woke the reconcile (see wakes.trigger). One woken by
+	// a workload's status only follows a rollout: the revision last applied
+	// stands for the head, and an unchanged apply is skipped.
+	trigger string
 
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
@@ -176,7 +177,7 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 // follows a rollout of the revision last resolved.
 func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source.Request) (source.Result, error) {
 	last := r.applied.revision(client.ObjectKeyFromObject(st.obj))
-	if st.followsRollout && st.pin == "" && last != "" {
+	if st.trigger == "rollout" && st.pin == "" && last != "" {
 		return source.Result{Revision: last, Commit: commitOf(last)}, nil
 	}
 	return r.Source.Resolve(ctx, req)
@@ -307,7 +308,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		rendered[i] = apply.EntryFor(o)
 	}
 	key, fingerprint := client.ObjectKeyFromObject(st.obj), st.inputs+" "+st.planned
-	if last, same := r.applied.get(key, fingerprint); same && st.followsRollout && st.inputs != "" {
+	if last, same := r.applied.get(key, fingerprint); same && st.trigger == "rollout" && st.inputs != "" {
 		st.applied, st.inventory = last, union(rendered, st.keep)
 		return nil
 	}

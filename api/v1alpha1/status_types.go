@@ -188,7 +188,8 @@ type HistoryEntry struct {
 	// Message is a short summary, such as the change set.
 	// +optional
 	Message string `json:"message,omitempty"`
-	// TriggeredBy says what started it: interval, git, webhook, request or spec.
+	// TriggeredBy says what started it: spec, request, webhook, rollout (a
+	// managed workload changed) or interval.
 	// +optional
 	TriggeredBy string `json:"triggeredBy,omitempty"`
 	// StartedAt is when the reconcile began.

@@ -119,7 +119,10 @@ spec:
     path: apps/web/overlays/prod
   decryption: {secretRef: {name: sops-age}}
   targetNamespace: demo-prod
-  dependsOn: [{name: web-dev}]
+  promotion: {after: [{name: web-dev}]}
+  strategy:
+    type: BlueGreen
+    blueGreen: {activeServices: [web], scaleDownDelaySeconds: 10}
 ---
 apiVersion: deploy.driftless.dev/v1alpha1
 kind: AppSource

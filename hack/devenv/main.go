@@ -138,10 +138,14 @@ func deployExample(ctx context.Context, git *gitServer, dir, kubectl, kubeconfig
 	waitErr := run("wait", "appsources", "--all", "-n", "demo", "--for=condition=Ready", "--timeout=180s")
 	_ = run("get", "appsources", "-A")
 	_ = run("get", "deployments,services,secrets,configmaps", "-n", "demo")
+	_ = run("get", "deployments,services", "-n", "demo-prod")
 	if waitErr != nil {
 		return fmt.Errorf("the demo did not become Ready: %w", waitErr)
 	}
-	say("to roll out a change, commit in the demo repository:\n\n  cd %s\n  sed -i 's/web:1.0/web:1.2/' apps/web/base/deployment.yaml\n  git commit -qam 'web 1.2' && git push -q\n\nthen watch: kubectl get appsrc -A -w (the AppSources poll every 15s)", ex.work)
+	say("to roll out a change, commit in the demo repository:\n\n  cd %s\n  sed -i 's/web:1.0/web:1.2/' apps/web/base/deployment.yaml\n  git commit -qam 'web 1.2' && git push -q\n\nthen watch: kubectl get appsrc -A -w (the AppSources poll every 15s).\n"+
+		"web-dev rolls first; web-prod waits for web-dev to be good at the commit (see its PENDING column),\n"+
+		"then releases it blue-green: the new colour comes up, Service web switches, the old colour scales down.\n"+
+		"bin/driftless get -A and bin/driftless history web-prod -n demo show the same from the CLI.", ex.work)
 	return nil
 }
 
