@@ -35,6 +35,15 @@ var (
 		Name: "driftless_last_applied_timestamp_seconds",
 		Help: "When each AppSource last applied a revision successfully.",
 	}, []string{"namespace", "name"})
+	gitFetches = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "driftless_git_fetches_total",
+		Help: "Reconciles by how they got their revision: network (objects fetched), cache (checked out from the cached repository) or reused (the last render of the same inputs, no checkout).",
+	}, []string{"source"})
+	gitFetchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "driftless_git_fetch_duration_seconds",
+		Help:    "Duration of Git fetches and checkouts, cache hits included.",
+		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
+	})
 	promotionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "driftless_promotion_lag_seconds",
 		Help:    "Seconds from the upstreams of spec.promotion.after being good at a revision to this AppSource applying it healthy.",
@@ -47,7 +56,8 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag)
+	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag,
+		gitFetches, gitFetchSeconds)
 }
 
 // observeChanges counts what a change set did.

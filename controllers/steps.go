@@ -83,10 +83,13 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 		return err
 	}
 	st.workDir, st.checkout = dir, filepath.Join(dir, "checkout")
+	start := time.Now()
 	res, err := r.Source.Fetch(ctx, req, st.checkout)
+	gitFetchSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return failed(sourceReason(err), err)
 	}
+	gitFetches.WithLabelValues(map[bool]string{true: "network", false: "cache"}[res.Fetched]).Inc()
 	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st.obj, res.Commit)
 	st.obj.Status.LastAttemptedRevision = st.revision
 	return checkPath(st.checkout, pathOrRoot(st.obj.Spec.Source.Path), res.Revision)
@@ -168,6 +171,7 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 	if inputs == "" || objs == nil {
 		return false
 	}
+	gitFetches.WithLabelValues("reused").Inc()
 	st.revision, st.inputs, st.objects, st.cached = pinned(st, res.Revision), inputs, objs, true
 	st.obj.Status.LastAttemptedRevision = st.revision
 	return true
