@@ -125,14 +125,12 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 	}
 	st := &state{obj: obj, started: time.Now(), trigger: r.wakes.trigger(obj)}
-	// The lock fails the write of a reconcile that read an AppSource older
-	// than its last status write; the retry reads it afresh.
-	patch := client.MergeFromWithOptions(obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	st.snapshot()
 	defer func() {
 		if st.workDir != "" {
 			os.RemoveAll(st.workDir) // plaintext never outlives the reconcile
 		}
-		result, err = r.writeStatus(ctx, st, patch, err)
+		result, err = r.writeStatus(ctx, st, err)
 	}()
 	if obj.Spec.Suspend {
 		return ctrl.Result{}, nil

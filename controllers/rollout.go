@@ -162,7 +162,7 @@ func (r *AppSourceReconciler) workloads(ctx context.Context, objs []*unstructure
 		}
 		live := &unstructured.Unstructured{}
 		live.SetGroupVersionKind(o.GroupVersionKind())
-		if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live); err != nil {
+		if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live, client.UnsafeDisableDeepCopy); err != nil {
 			continue
 		}
 		out = append(out, workloadStatus(live))

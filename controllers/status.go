@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -20,7 +21,7 @@ const historyLimit = 10
 
 // writeStatus turns the outcome of a reconcile into conditions, history and
 // an event, patches the status once, and says when to reconcile again.
-func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, patch client.Patch, runErr error) (ctrl.Result, error) {
+func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr error) (ctrl.Result, error) {
 	obj := st.obj
 	obj.Status.ObservedGeneration = obj.Generation
 	if v, ok := obj.Annotations[v1alpha1.ReconcileRequestAnnotation]; ok {
@@ -37,7 +38,10 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, patch 
 			lastApplied.WithLabelValues(obj.Namespace, obj.Name).SetToCurrentTime()
 		}
 	}
-	if err := r.Status().Patch(ctx, obj, patch); err != nil {
+	if equality.Semantic.DeepEqual(st.before, &obj.Status) {
+		return result, nil // a reconcile that changed nothing writes nothing
+	}
+	if err := r.Status().Patch(ctx, obj, st.patch); err != nil {
 		return ctrl.Result{}, errors.Join(runErr, fmt.Errorf("write status: %w", err))
 	}
 	return result, nil
@@ -90,6 +94,14 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		r.record(st, v1alpha1.ProgressingReason, runErr.Error(), true)
 	}
 	return ctrl.Result{RequeueAfter: st.soonest(retryInterval(obj))}
+}
+
+// snapshot remembers the AppSource as written last, as the base of the
+// next status patch. The lock fails the write of a reconcile that read an
+// AppSource older than its last status write; the retry reads it afresh.
+func (st *state) snapshot() {
+	st.before = st.obj.Status.DeepCopy()
+	st.patch = client.MergeFromWithOptions(st.obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
 }
 
 // soonest is d, or sooner when the rollout asked to look again sooner.

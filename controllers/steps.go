@@ -27,6 +27,8 @@ import (
 // state is what one reconcile learns, step by step.
 type state struct {
 	obj      *v1alpha1.AppSource
+	before   *v1alpha1.AppSourceStatus // as last written: an unchanged status is not written again
+	patch    client.Patch              // from the status as last written
 	started  time.Time
 	workDir  string // private to this reconcile; removed when it ends
 	checkout string // workDir/checkout
@@ -316,6 +318,9 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		st.applied, st.inventory = last, union(rendered, st.keep)
 		return nil
 	}
+	if err := r.recordIntent(ctx, st, rendered); err != nil {
+		return err
+	}
 	changes, err := r.Apply.Apply(ctx, st.objects, r.applyOptions(st.obj))
 	st.changes, st.applied = changes, changes
 	if err != nil {
@@ -325,6 +330,22 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 	}
 	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes})
 	st.inventory = union(rendered, st.keep)
+	return nil
+}
+
+// recordIntent adds to the status inventory, before anything is created,
+// the objects the apply may create: a controller killed mid-apply must not
+// leave objects that no inventory names, which prune could never remove.
+func (r *AppSourceReconciler) recordIntent(ctx context.Context, st *state, rendered []apply.Entry) error {
+	inventory := inventoryOf(st.obj)
+	if len(apply.Stale(rendered, inventory)) == 0 {
+		return nil
+	}
+	st.obj.Status.Inventory = toInventory(union(inventory, rendered))
+	if err := r.Status().Patch(ctx, st.obj, st.patch); err != nil {
+		return fmt.Errorf("record the inventory before applying: %w", err)
+	}
+	st.snapshot()
 	return nil
 }
 

@@ -60,7 +60,8 @@ func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error
 	for _, ref := range refs {
 		obj := &unstructured.Unstructured{}
 		obj.SetGroupVersionKind(ref.GroupVersionKind)
-		err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj)
+		// Read only, never changed: the cache's own copy will do.
+		err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj, client.UnsafeDisableDeepCopy)
 		switch {
 		case apierrors.IsNotFound(err):
 			report = append(report, Result{Ref: ref, Status: InProgress, Message: "not found yet"})
