@@ -33,9 +33,12 @@ type BuildOptions struct {
 type Built struct {
 	// Revision is the fetched revision, or "local:<directory>".
 	Revision string
-	// Objects are the rendered objects in apply order; they are the
-	// caller's own.
+	// Objects are the rendered objects in apply order, as the strategy
+	// would apply them next (blue-green colours them); the caller's own.
 	Objects []*unstructured.Unstructured
+	// Kept are inventory entries the apply keeps without applying them: the
+	// idle blue-green colour. Prune leaves them alone.
+	Kept []apply.Entry
 }
 
 // Build runs the reconcile's own fetch, decrypt and render steps for obj and
@@ -53,7 +56,11 @@ func (r *AppSourceReconciler) Build(ctx context.Context, obj *v1alpha1.AppSource
 	if opts.LocalPath != "" {
 		get = r.copyLocal(opts.LocalPath)
 	}
-	for _, s := range []step{get, r.decrypt, r.render} {
+	steps := []step{get, r.decrypt, r.render}
+	if r.Cache != nil {
+		steps = append(steps, r.plan) // the strategy reads the cluster
+	}
+	for _, s := range steps {
 		if err := s(ctx, st); err != nil {
 			return Built{}, err
 		}
@@ -62,17 +69,17 @@ func (r *AppSourceReconciler) Build(ctx context.Context, obj *v1alpha1.AppSource
 	for i, o := range st.objects {
 		objs[i] = o.DeepCopy() // a remembered render is shared
 	}
-	return Built{Revision: st.revision, Objects: objs}, nil
+	return Built{Revision: st.revision, Objects: objs, Kept: st.keep}, nil
 }
 
 // Diff says, with server-side dry-runs as the AppSource's own identity, what
 // applying objs would do, and what prune would delete when prune is on.
-func (r *AppSourceReconciler) Diff(ctx context.Context, obj *v1alpha1.AppSource, objs []*unstructured.Unstructured) ([]apply.ObjectDiff, error) {
+func (r *AppSourceReconciler) Diff(ctx context.Context, obj *v1alpha1.AppSource, built Built) ([]apply.ObjectDiff, error) {
 	var inventory []apply.Entry
 	if obj.Spec.PruneEnabled() {
-		inventory = inventoryOf(obj)
+		inventory = apply.Stale(inventoryOf(obj), built.Kept)
 	}
-	return r.Apply.Diff(ctx, objs, inventory, r.applyOptions(obj))
+	return r.Apply.Diff(ctx, built.Objects, inventory, r.applyOptions(obj))
 }
 
 // copyLocal stands in for fetch: it copies the working copy holding dir into

@@ -103,7 +103,7 @@ func (o *diffOptions) diff(ctx context.Context, args []string) ([]apply.ObjectDi
 		return nil, nil, err
 	}
 	defer cleanup()
-	diffs, err := b.reconciler.Diff(ctx, b.obj, b.Objects)
+	diffs, err := b.reconciler.Diff(ctx, b.obj, b.Built)
 	if err != nil {
 		return nil, nil, fmt.Errorf("diff %s: %w", display(k.key(name)), k.explain(err, k.key("")))
 	}

@@ -112,7 +112,9 @@ func (k *kube) reconciler(work string) (*controllers.AppSourceReconciler, error)
 		return nil, k.explain(err, client.ObjectKey{})
 	}
 	return &controllers.AppSourceReconciler{
-		Client: k.client, Mapper: k.client.RESTMapper(), Source: git, Apply: applier, WorkDir: work,
+		// The cluster itself stands for the informer cache: the blue-green
+		// plan reads which colour serves.
+		Client: k.client, Cache: k.client, Mapper: k.client.RESTMapper(), Source: git, Apply: applier, WorkDir: work,
 	}, nil
 }
 

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -160,8 +161,15 @@ func unifiedDiff(name string, before, after map[string]any) string {
 	if a == b {
 		return ""
 	}
+	lines := func(s string) []string {
+		if s == "" {
+			return nil
+		}
+		// SplitLines makes an empty line of what follows the last newline.
+		return difflib.SplitLines(strings.TrimSuffix(s, "\n"))
+	}
 	out, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(a), B: difflib.SplitLines(b),
+		A: lines(a), B: lines(b),
 		FromFile: name + " (live)", ToFile: name + " (rendered)", Context: 3,
 	})
 	return out
