@@ -91,9 +91,9 @@ func (k *kube) explain(err error, key client.ObjectKey) error {
 	case meta.IsNoMatchError(err):
 		return fmt.Errorf("the cluster at %s has no AppSource API: install the CRDs of config/crd first", k.config.Host)
 	case errors.As(err, &netErr):
-		return fmt.Errorf("cannot reach the cluster at %s (%v): check --kubeconfig and --context", k.config.Host, netErr.Err)
+		return fmt.Errorf("cannot reach the cluster at %s (%w): check --kubeconfig and --context", k.config.Host, netErr.Err)
 	case errors.As(err, &urlErr):
-		return fmt.Errorf("cannot reach the cluster at %s (%v): check --kubeconfig and --context", k.config.Host, urlErr.Err)
+		return fmt.Errorf("cannot reach the cluster at %s (%w): check --kubeconfig and --context", k.config.Host, urlErr.Err)
 	}
 	return err
 }
