@@ -34,13 +34,9 @@ func (r *AppSourceReconciler) checkPromotion(ctx context.Context, st *state) err
 	if cycle := r.findCycle(ctx, st.obj, promotedAfter); cycle != "" {
 		return stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("promotion.after forms a cycle: %s", cycle))
 	}
-	req, err := r.sourceRequest(ctx, st.obj)
+	req, head, err := r.head(ctx, st.obj)
 	if err != nil {
 		return err
-	}
-	head, err := r.Source.Resolve(ctx, req)
-	if err != nil {
-		return failed(sourceReason(err), err)
 	}
 	if manual, ok := requestedRevision(st.obj); ok {
 		return r.promoteByRequest(ctx, st, req, head, manual)

@@ -24,13 +24,9 @@ func (r *AppSourceReconciler) checkHeld(ctx context.Context, st *state) error {
 	if ro == nil || ro.HeldRevision == "" {
 		return nil
 	}
-	req, err := r.sourceRequest(ctx, st.obj)
+	_, head, err := r.head(ctx, st.obj)
 	if err != nil {
 		return err
-	}
-	head, err := r.Source.Resolve(ctx, req)
-	if err != nil {
-		return failed(sourceReason(err), err)
 	}
 	if head.Revision != ro.HeldRevision {
 		ro.HeldRevision = ""

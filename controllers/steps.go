@@ -119,6 +119,19 @@ func (r *AppSourceReconciler) sourceRequest(ctx context.Context, obj *v1alpha1.A
 	return req, nil
 }
 
+// head asks Git which commit the AppSource's ref points at now.
+func (r *AppSourceReconciler) head(ctx context.Context, obj *v1alpha1.AppSource) (source.Request, source.Result, error) {
+	req, err := r.sourceRequest(ctx, obj)
+	if err != nil {
+		return req, source.Result{}, err
+	}
+	res, err := r.Source.Resolve(ctx, req)
+	if err != nil {
+		return req, res, failed(sourceReason(err), err)
+	}
+	return req, res, nil
+}
+
 // pinned is the revision to report: a pinned fetch names the commit only,
 // and the pin keeps the ref's name ("main@sha1:…").
 func pinned(st *state, fetched string) string {

@@ -280,15 +280,19 @@ func sampleEndpoints(t testing.TB, ns, service string) *endpointSampler {
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = discoveryv1.LabelServiceName + "=" + service }))
 	informer := factory.Discovery().V1().EndpointSlices().Informer()
-	sample := func(any) { s.sample(informer.GetStore().List()) }
+	runInformer(t, factory, informer, func() { s.sample(informer.GetStore().List()) })
+	return s
+}
+
+// runInformer calls sample on every event of informer until the test ends.
+func runInformer(t testing.TB, factory informers.SharedInformerFactory, informer cache.SharedIndexInformer, sample func()) {
 	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: sample, UpdateFunc: func(_, o any) { sample(o) }, DeleteFunc: sample,
+		AddFunc: func(any) { sample() }, UpdateFunc: func(any, any) { sample() }, DeleteFunc: func(any) { sample() },
 	})
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	factory.Start(stop)
 	factory.WaitForCacheSync(stop)
-	return s
 }
 
 func (s *endpointSampler) sample(objs []any) {
@@ -352,7 +356,7 @@ func samplePods(t testing.TB, ns string) *podSampler {
 	s := &podSampler{counts: map[string]int{}, reached: map[string]map[int]time.Time{}}
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns))
 	informer := factory.Core().V1().Pods().Informer()
-	sample := func(any) {
+	runInformer(t, factory, informer, func() {
 		counts := map[string]int{}
 		for _, o := range informer.GetStore().List() {
 			pod := o.(*corev1.Pod)
@@ -371,14 +375,7 @@ func samplePods(t testing.TB, ns string) *podSampler {
 			}
 		}
 		s.counts = counts
-	}
-	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: sample, UpdateFunc: func(_, o any) { sample(o) }, DeleteFunc: sample,
 	})
-	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop) })
-	factory.Start(stop)
-	factory.WaitForCacheSync(stop)
 	return s
 }
 
