@@ -13,18 +13,11 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
-	"github.com/driftless-dev/driftless/controllers"
-	"github.com/driftless-dev/driftless/internal/apply"
 	"github.com/driftless-dev/driftless/internal/decrypt/sopstest"
-	"github.com/driftless-dev/driftless/internal/source"
 	"github.com/driftless-dev/driftless/internal/source/gittest"
+	"github.com/driftless-dev/driftless/test/harness"
 )
 
 // newNamespace creates a namespace named prefix plus a random suffix, so
@@ -93,49 +86,7 @@ func createSecret(t testing.TB, ns, name string, data map[string]string) {
 // only, until the returned function is called or the test ends.
 func startManager(t testing.TB, ns string) (stop func()) {
 	t.Helper()
-	cfg := cluster.RESTConfig()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		HealthProbeBindAddress: "0",
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)}, // one manager per test
-		Cache:                  cache.Options{DefaultNamespaces: map[string]cache.Config{ns: {}}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := source.DefaultOptions()
-	opts.CacheDir = t.TempDir()
-	git, err := source.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	applier, err := apply.NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &controllers.AppSourceReconciler{
-		Client: mgr.GetClient(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(), Source: git, Apply: applier,
-		WorkDir: t.TempDir(), Timeout: time.Minute, MaxConcurrentReconciles: 1,
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	}
-	t.Cleanup(stop)
+	_, stop = harness.StartManager(t, cluster.RESTConfig(), harness.Options{Scheme: scheme, Namespaces: []string{ns}})
 	return stop
 }
 

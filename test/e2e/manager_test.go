@@ -12,61 +12,18 @@ import (
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/utils/ptr"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/controllers"
-	"github.com/driftless-dev/driftless/internal/apply"
-	"github.com/driftless-dev/driftless/internal/source"
 	"github.com/driftless-dev/driftless/internal/source/gittest"
+	"github.com/driftless-dev/driftless/test/harness"
 )
 
 // startManager runs the AppSource controller until the test ends.
 func startManager(t testing.TB, configure ...func(*controllers.AppSourceReconciler)) *controllers.AppSourceReconciler {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
-		Scheme:                 scheme,
-		Metrics:                metricsserver.Options{BindAddress: "0"},
-		Controller:             config.Controller{SkipNameValidation: ptr.To(true)}, // one manager per test
-		HealthProbeBindAddress: "0",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := source.DefaultOptions()
-	opts.CacheDir = t.TempDir()
-	git, err := source.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	applier, err := apply.NewManager(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &controllers.AppSourceReconciler{
-		Client: mgr.GetClient(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(), Source: git, Apply: applier,
-		Recorder: mgr.GetEventRecorder("driftless"), WorkDir: t.TempDir(),
-		Timeout: time.Minute, MaxConcurrentReconciles: 2,
-	}
-	for _, c := range configure {
-		c(r)
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- mgr.Start(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("manager: %v", err)
-		}
-	})
+	r, _ := harness.StartManager(t, cfg, harness.Options{Scheme: scheme, Configure: configure})
 	return r
 }
 
