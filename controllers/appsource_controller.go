@@ -86,6 +86,15 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: key}}
 	})
 	r.pushes = make(chan event.GenericEvent, 1024)
+	// Indexes, so that a change to a Secret, a ConfigMap or an AppSource
+	// finds the AppSources that read or follow it without listing them all.
+	ctx := context.Background()
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.AppSource{}, referencesIndex, referenceKeys); err != nil {
+		return err
+	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.AppSource{}, upstreamsIndex, upstreamKeys); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.AppSource{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).

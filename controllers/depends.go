@@ -94,25 +94,33 @@ func (r *AppSourceReconciler) findCycle(ctx context.Context, obj *v1alpha1.AppSo
 	return walk(obj, []string{start.String()}, map[client.ObjectKey]bool{})
 }
 
+// upstreamsIndex indexes AppSources by the "namespace/name" of each
+// AppSource they depend on or are promoted after.
+const upstreamsIndex = "driftless.upstreams"
+
+func upstreamKeys(o client.Object) []string {
+	obj := o.(*v1alpha1.AppSource)
+	var keys []string
+	for _, ref := range slices.Concat(dependsOn(obj), promotedAfter(obj)) {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = obj.Namespace
+		}
+		keys = append(keys, ns+"/"+ref.Name)
+	}
+	return keys
+}
+
 // dependents maps an AppSource to those that depend on it or are promoted
 // after it, so that they continue the moment it becomes Ready or good.
 func (r *AppSourceReconciler) dependents(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.AppSourceList
-	if err := r.List(ctx, &list); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{upstreamsIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
 		return nil
 	}
-	var out []reconcile.Request
+	out := make([]reconcile.Request, len(list.Items))
 	for i := range list.Items {
-		dep := &list.Items[i]
-		for _, ref := range slices.Concat(dependsOn(dep), promotedAfter(dep)) {
-			ns := ref.Namespace
-			if ns == "" {
-				ns = dep.Namespace
-			}
-			if ref.Name == o.GetName() && ns == o.GetNamespace() {
-				out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(dep)})
-			}
-		}
+		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
 	}
 	return out
 }

@@ -120,22 +120,30 @@ func referenced(obj *v1alpha1.AppSource) []objectRef {
 	return refs
 }
 
+// referencesIndex indexes AppSources by the "Kind/name" of each Secret and
+// ConfigMap they read.
+const referencesIndex = "driftless.references"
+
+func referenceKeys(o client.Object) []string {
+	var keys []string
+	for _, ref := range referenced(o.(*v1alpha1.AppSource)) {
+		keys = append(keys, ref.kind+"/"+ref.name)
+	}
+	return keys
+}
+
 // referencing maps a Secret or ConfigMap to the AppSources of its namespace
 // that read it, so that a changed key or value is applied at once.
 func (r *AppSourceReconciler) referencing(kind string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list v1alpha1.AppSourceList
-		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace())); err != nil {
+		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
+			client.MatchingFields{referencesIndex: kind + "/" + o.GetName()}); err != nil {
 			return nil
 		}
-		var out []reconcile.Request
+		out := make([]reconcile.Request, len(list.Items))
 		for i := range list.Items {
-			for _, ref := range referenced(&list.Items[i]) {
-				if ref.kind == kind && ref.name == o.GetName() {
-					out = append(out, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])})
-					break
-				}
-			}
+			out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
 		}
 		return out
 	}
