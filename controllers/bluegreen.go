@@ -66,7 +66,7 @@ func (r *AppSourceReconciler) plan(ctx context.Context, st *state) error {
 	default:
 		o.Active, o.Switching, o.Target = ro.ActiveColor, true, ro.PreviewColor
 	}
-	_, release, err := bluegreen.Colorize(st.objects, bluegreen.Options{Color: bluegreen.Blue})
+	release, err := bluegreen.Release(st.objects)
 	if err != nil {
 		return failed(v1alpha1.BuildFailedReason, err)
 	}
@@ -153,7 +153,7 @@ func (r *AppSourceReconciler) advanceBlueGreen(ctx context.Context, st *state, r
 	if bg.obs.Held {
 		revision, d.Message = obj.Status.Rollout.Revision, obj.Status.Rollout.Message
 	}
-	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), revision, d.Message, r.workloads(ctx, st.objects))
+	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), revision, d.Message, workloads(report))
 	ro := obj.Status.Rollout
 	if d.ActiveColor != "" {
 		ro.ActiveColor = d.ActiveColor

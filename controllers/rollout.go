@@ -60,7 +60,7 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 		Started: rolloutStart(obj, st.revision), Now: time.Now(), Timeout: r.timeout(obj),
 		AutoRollback: obj.Spec.Strategy.Rolling != nil && obj.Spec.Strategy.Rolling.AutoRollback,
 	})
-	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, r.workloads(ctx, st.objects))
+	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, workloads(report))
 	switch d.Phase {
 	case rolling.Succeeded:
 		r.rendered.markGood(client.ObjectKeyFromObject(obj), st.inputs)
@@ -85,7 +85,7 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 // reportHeld reports the last good revision running while the head is held.
 func (r *AppSourceReconciler) reportHeld(ctx context.Context, st *state, report health.Report) error {
 	ro := st.obj.Status.Rollout
-	ro.Workloads = r.workloads(ctx, st.objects)
+	ro.Workloads = workloads(report)
 	switch report.Status() {
 	case health.InProgress:
 		return waiting(v1alpha1.ProgressingReason, 5*time.Second, "rolling back to %s, waiting for %s", st.revision, report.Summary())
@@ -148,20 +148,16 @@ func rolloutStart(obj *v1alpha1.AppSource, revision string) time.Time {
 	return time.Now()
 }
 
-// workloads reads the progress of each Deployment, StatefulSet and
-// DaemonSet of objs from the informer cache.
-func (r *AppSourceReconciler) workloads(ctx context.Context, objs []*unstructured.Unstructured) []v1alpha1.WorkloadStatus {
+// workloads is the progress of each Deployment, StatefulSet and DaemonSet
+// of a health report, from the objects it read.
+func workloads(report health.Report) []v1alpha1.WorkloadStatus {
 	var out []v1alpha1.WorkloadStatus
-	for _, o := range objs {
-		if o.GetAPIVersion() != "apps/v1" || !isWorkload(o.GetKind()) || len(out) == 256 {
+	for _, res := range report {
+		gvk := res.Ref.GroupVersionKind
+		if res.Object == nil || gvk.Group != "apps" || !isWorkload(gvk.Kind) || len(out) == 256 {
 			continue
 		}
-		live := &unstructured.Unstructured{}
-		live.SetGroupVersionKind(o.GroupVersionKind())
-		if err := r.Cache.Get(ctx, client.ObjectKeyFromObject(o), live, client.UnsafeDisableDeepCopy); err != nil {
-			continue
-		}
-		out = append(out, workloadStatus(live))
+		out = append(out, workloadStatus(res.Object))
 	}
 	return out
 }

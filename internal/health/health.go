@@ -47,6 +47,9 @@ type Result struct {
 	Ref     Ref
 	Status  Status
 	Message string
+	// Object is the object as read, nil when not found; it may be the
+	// cache's own copy: read it, never change it.
+	Object *unstructured.Unstructured
 }
 
 // Report is the status of every checked object.
@@ -70,10 +73,12 @@ func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error
 			return nil, fmt.Errorf("read %s: %w", ref, err)
 		}
 		if obj.GetGeneration() < ref.Generation {
-			report = append(report, Result{Ref: ref, Status: InProgress, Message: "the applied change is not in the cache yet"})
+			report = append(report, Result{Ref: ref, Status: InProgress, Message: "the applied change is not in the cache yet", Object: obj})
 			continue
 		}
-		report = append(report, Evaluate(ref, obj))
+		res := Evaluate(ref, obj)
+		res.Object = obj
+		report = append(report, res)
 	}
 	return report, nil
 }

@@ -34,6 +34,12 @@ func (id objectID) String() string {
 	return id.kind + "/" + id.namespace + "/" + id.name
 }
 
+// Release is the release hash Colorize gives objs, without colouring them:
+// what tells whether a colour already runs this render.
+func Release(objs []*unstructured.Unstructured) (string, error) {
+	return newRendered(objs).hash()
+}
+
 // rendered indexes the colour-neutral objects of one render: what the release consists of.
 type rendered struct {
 	all         map[objectID]bool

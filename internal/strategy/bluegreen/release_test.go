@@ -53,6 +53,9 @@ func TestReleaseIsTheSameForBothColours(t *testing.T) {
 			t.Errorf("release with %+v = %s, want %s", opts, got, base)
 		}
 	}
+	if got, err := Release(objs); err != nil || got != base {
+		t.Errorf("Release = %s, %v; want %s, as Colorize gives", got, err, base)
+	}
 	reversed := make([]*unstructured.Unstructured, len(objs))
 	for i, obj := range objs {
 		reversed[len(objs)-1-i] = obj
