@@ -159,7 +159,7 @@ func (r *AppSourceReconciler) advanceBlueGreen(ctx context.Context, st *state, r
 		ro.ActiveColor = d.ActiveColor
 	}
 	ro.PreviewColor = d.PreviewColor
-	st.recheck = d.RecheckAfter
+	st.recheckWithin(d.RecheckAfter)
 	switch {
 	case bg.obs.Held:
 		return failed(ro.Phase.Reason(), fmt.Errorf("revision %s was aborted and is held until Git moves past it; running %s on %s",

@@ -55,7 +55,7 @@ func (r *AppSourceReconciler) checkPromotion(ctx context.Context, st *state) err
 		status.PendingRevision = head.Revision
 		setCondition(st.obj, v1alpha1.PromotedCondition, metav1.ConditionFalse, v1alpha1.AwaitingPromotionReason,
 			fmt.Sprintf("%s waits: %s", head.Revision, gate.blockedBy))
-		st.recheck = gate.recheck
+		st.recheckWithin(gate.recheck)
 		if status.LastAppliedRevision == "" {
 			return waiting(v1alpha1.AwaitingPromotionReason, gate.recheck, "nothing applied yet; %s waits: %s", head.Revision, gate.blockedBy)
 		}

@@ -47,6 +47,9 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 	if err != nil {
 		return failed(v1alpha1.HealthCheckFailedReason, err)
 	}
+	if unwatched(report) {
+		st.recheckWithin(healthPoll)
+	}
 	obj := st.obj
 	if st.blueGreen != nil {
 		return r.advanceBlueGreen(ctx, st, report)
@@ -66,7 +69,7 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 		r.rendered.markGood(client.ObjectKeyFromObject(obj), st.inputs)
 		if st.leavingBlueGreen {
 			obj.Status.Rollout.ActiveColor, obj.Status.Rollout.PreviewColor = "", ""
-			st.recheck = time.Second // the next pass prunes the colours
+			st.recheckWithin(time.Second) // the next pass prunes the colours
 		}
 		return nil
 	case rolling.Progressing:
@@ -162,6 +165,21 @@ func workloads(report health.Report) []v1alpha1.WorkloadStatus {
 	return out
 }
 
+// healthPoll is how soon health is checked again while an object whose
+// changes wake no reconcile (anything but a workload) is on its way.
+const healthPoll = 2 * time.Second
+
+// unwatched reports whether an object is InProgress whose changes no watch
+// reports: only polling sees it become Current.
+func unwatched(report health.Report) bool {
+	for _, res := range report {
+		if gvk := res.Ref.GroupVersionKind; res.Status == health.InProgress && (gvk.Group != "apps" || !isWorkload(gvk.Kind)) {
+			return true
+		}
+	}
+	return false
+}
+
 func isWorkload(kind string) bool {
 	return kind == "Deployment" || kind == "StatefulSet" || kind == "DaemonSet"
 }
@@ -187,17 +205,20 @@ func workloadStatus(live *unstructured.Unstructured) v1alpha1.WorkloadStatus {
 	return w
 }
 
-// refsOf names objs for a health check, with the generation each got from
-// the changes that applied them.
+// refsOf names objs for a health check, with the generation and the object
+// each got from the changes that applied them.
 func refsOf(objs []*unstructured.Unstructured, changes apply.ChangeSet) []health.Ref {
-	applied := make(map[apply.Entry]int64, len(changes))
+	applied := make(map[apply.Entry]apply.Change, len(changes))
 	for _, c := range changes {
-		applied[c.Entry] = max(applied[c.Entry], c.Generation)
+		if c.Generation >= applied[c.Entry].Generation {
+			applied[c.Entry] = c
+		}
 	}
 	refs := make([]health.Ref, 0, len(objs))
 	for _, o := range objs {
+		c := applied[apply.EntryFor(o)]
 		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-			Generation: applied[apply.EntryFor(o)]})
+			Generation: c.Generation, Applied: c.Applied})
 	}
 	return refs
 }

@@ -82,7 +82,7 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		setCondition(obj, v1alpha1.ReconcilingCondition, metav1.ConditionTrue, wait.reason, wait.msg)
 		setCondition(obj, v1alpha1.ReadyCondition, metav1.ConditionUnknown, wait.reason, wait.msg)
 		apimeta.RemoveStatusCondition(&obj.Status.Conditions, v1alpha1.StalledCondition)
-		return ctrl.Result{RequeueAfter: wait.after}
+		return ctrl.Result{RequeueAfter: st.soonest(wait.after)}
 	case errors.As(runErr, &step):
 		r.setFailed(obj, step.reason, runErr.Error(), step.stalled)
 		r.record(st, step.reason, runErr.Error(), true)
@@ -102,6 +102,13 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 func (st *state) snapshot() {
 	st.before = st.obj.Status.DeepCopy()
 	st.patch = client.MergeFromWithOptions(st.obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+}
+
+// recheckWithin asks to look again within d, when d is positive.
+func (st *state) recheckWithin(d time.Duration) {
+	if d > 0 && (st.recheck == 0 || d < st.recheck) {
+		st.recheck = d
+	}
 }
 
 // soonest is d, or sooner when the rollout asked to look again sooner.

@@ -92,7 +92,7 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 		return change, describeError(want, err)
 	}
 	m.remember(entry.ID, record{uid: string(applied.GetUID()), intent: hash, fields: hashOwnedFields(applied.GetManagedFields())})
-	change.Generation = applied.GetGeneration()
+	change.Generation, change.Applied = applied.GetGeneration(), applied
 	switch {
 	case change.Action == Recreated:
 	case !exists:

@@ -3,6 +3,8 @@ package apply
 import (
 	"fmt"
 	"strings"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
 // Action is what happened to one object.
@@ -34,6 +36,9 @@ type Change struct {
 	// Generation is the object's metadata.generation after the apply: a
 	// cache that shows an older one has not seen the apply yet.
 	Generation int64
+	// Applied is the object as the API server returned it from the apply;
+	// nil when nothing was written.
+	Applied *unstructured.Unstructured
 }
 
 func (c Change) String() string {

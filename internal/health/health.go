@@ -33,6 +33,10 @@ type Ref struct {
 	// of an older generation is InProgress, whatever its status says, since
 	// its status describes the spec before the apply.
 	Generation int64
+	// Applied, when set, is the object as the apply returned it: what the
+	// cache will show once its watch event arrives, and so what is
+	// evaluated until it does.
+	Applied *unstructured.Unstructured
 }
 
 func (r Ref) String() string {
@@ -56,8 +60,10 @@ type Result struct {
 type Report []Result
 
 // Check reads each object from reader (an informer cache in the controller)
-// and computes its kstatus. An object the cache does not hold yet is
-// InProgress: it was just applied, and its watch event is on the way.
+// and computes its kstatus. Until the cache has seen an apply, the object
+// the apply returned is evaluated instead; without one, an object the cache
+// does not hold or holds at an older generation is InProgress: it was just
+// applied, and its watch event is on the way.
 func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
 	report := make(Report, 0, len(refs))
 	for _, ref := range refs {
@@ -67,14 +73,21 @@ func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error
 		err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj, client.UnsafeDisableDeepCopy)
 		switch {
 		case apierrors.IsNotFound(err):
-			report = append(report, Result{Ref: ref, Status: InProgress, Message: "not found yet"})
-			continue
+			obj = nil
 		case err != nil:
 			return nil, fmt.Errorf("read %s: %w", ref, err)
 		}
-		if obj.GetGeneration() < ref.Generation {
-			report = append(report, Result{Ref: ref, Status: InProgress, Message: "the applied change is not in the cache yet", Object: obj})
-			continue
+		if obj == nil || obj.GetGeneration() < ref.Generation {
+			switch {
+			case ref.Applied != nil:
+				obj = ref.Applied
+			case obj != nil:
+				report = append(report, Result{Ref: ref, Status: InProgress, Message: "the applied change is not in the cache yet", Object: obj})
+				continue
+			default:
+				report = append(report, Result{Ref: ref, Status: InProgress, Message: "not found yet"})
+				continue
+			}
 		}
 		res := Evaluate(ref, obj)
 		res.Object = obj

@@ -1,10 +1,18 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"maps"
+	"net"
+	"net/http"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/source/gittest"
 	"github.com/driftless-dev/driftless/internal/webhook"
 )
 
@@ -258,4 +267,175 @@ func renderedObjects(b *testing.B, app *gitApp) []*unstructured.Unstructured {
 		}
 	}
 	return out
+}
+
+// BenchmarkManyAppSources runs the manager binary (--concurrent=8) against
+// 500 AppSources on 50 repositories of one Git server, 10 per repository,
+// each its own folder with a ConfigMap. Each loop commits a new revision to
+// every repository, announces it by webhook and waits until all 500 are
+// Ready at it. It reports the time per revision, the fetches the server
+// served per revision (one per repository when fetches are shared: 50), and
+// the manager's peak RSS (target: under 300 MiB). Run it alone:
+// -bench=ManyAppSources -benchtime=3x.
+func BenchmarkManyAppSources(b *testing.B) {
+	const repos, perRepo = 50, 10
+	ns := newNamespace(b)
+	server := gittest.NewHTTPS(b, gittest.HTTPSOptions{Username: "u", Password: "pw"})
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: ns}, Data: map[string][]byte{
+		"username": []byte("u"), "password": []byte("pw"), "caFile": server.CAPEM,
+	}}
+	if err := k8s.Create(b.Context(), auth); err != nil {
+		b.Fatal(err)
+	}
+	gitRepos := make([]*gittest.Repo, repos)
+	commit := func(rev int) {
+		for r, repo := range gitRepos {
+			for a := range perRepo {
+				repo.WriteFile(fmt.Sprintf("app-%d/config.yaml", a), fmt.Sprintf(
+					"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: repo-%d-app-%d}\ndata: {revision: \"%d\"}\n", r, a, rev))
+			}
+			repo.Commit(fmt.Sprintf("revision %d", rev))
+		}
+	}
+	for r := range gitRepos {
+		gitRepos[r] = server.NewRepo(b, fmt.Sprintf("repo-%d.git", r))
+	}
+	commit(0)
+
+	hooks := startWebhookManager(b, ns)
+	start := time.Now()
+	for r := range repos {
+		for a := range perRepo {
+			obj := appSource(fmt.Sprintf("repo-%d-app-%d", r, a), ns, withURL(server.RepoURL(fmt.Sprintf("repo-%d.git", r))),
+				withPath(fmt.Sprintf("app-%d", a)), withInterval(time.Hour), func(s *v1alpha1.AppSource) {
+					s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: "git-auth"}
+					s.Spec.TargetNamespace = ns
+				})
+			if err := k8s.Create(b.Context(), obj); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	waitAllReady(b, ns, repos*perRepo, 0)
+	b.Logf("%d AppSources created and Ready in %s, %d fetches", repos*perRepo, time.Since(start).Round(time.Millisecond), server.UploadPacks())
+
+	var perRevision []time.Duration
+	fetches := server.UploadPacks()
+	for i := 1; b.Loop(); i++ {
+		b.StopTimer()
+		commit(i)
+		b.StartTimer()
+		start := time.Now()
+		for r := range repos {
+			hooks.push(b, server.RepoURL(fmt.Sprintf("repo-%d.git", r)))
+		}
+		waitAllReady(b, ns, repos*perRepo, i)
+		perRevision = append(perRevision, time.Since(start))
+	}
+	slices.Sort(perRevision)
+	b.ReportMetric(perRevision[len(perRevision)/2].Seconds(), "all-ready-s")
+	b.ReportMetric(float64(server.UploadPacks()-fetches)/float64(len(perRevision)), "fetches/revision")
+	b.ReportMetric(float64(hooks.peakRSS(b))/(1<<20), "peak-RSS-MiB")
+}
+
+// webhookManager is the manager binary with its push webhook on a free port.
+type webhookManager struct {
+	proc   *managerProcess
+	url    string
+	secret []byte
+}
+
+func startWebhookManager(b *testing.B, ns string) *webhookManager {
+	w := &webhookManager{secret: []byte("hook-token")}
+	hooks := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hooks", Namespace: ns},
+		Data: map[string][]byte{"ci.generic": w.secret}}
+	if err := k8s.Create(b.Context(), hooks); err != nil {
+		b.Fatal(err)
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	w.url = "http://" + addr + "/hook/ci"
+	w.proc = startManagerProcess(b, buildManager(b), "many", "--concurrent=8",
+		"--webhook-bind-address="+addr, "--webhook-secret="+ns+"/hooks")
+	return w
+}
+
+// push announces a push to main of the repository at url, as a generic
+// webhook would, retrying while the receiver is not up yet.
+func (w *webhookManager) push(b *testing.B, url string) {
+	body := fmt.Appendf(nil, `{"url": %q, "ref": "refs/heads/main"}`, url)
+	mac := hmac.New(sha256.New, w.secret)
+	mac.Write(body)
+	err := wait.PollUntilContextTimeout(b.Context(), 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+		req, _ := http.NewRequest(http.MethodPost, w.url, bytes.NewReader(body))
+		req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false, nil // not listening yet
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		b.Fatalf("webhook push of %s: %v", url, err)
+	}
+}
+
+// peakRSS is the manager process's peak resident set size, in bytes.
+func (w *webhookManager) peakRSS(b *testing.B) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.proc.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n << 10
+		}
+	}
+	b.Fatal("no VmHWM in /proc status")
+	return 0
+}
+
+// waitAllReady waits until n AppSources of ns are Ready and every ConfigMap
+// they apply carries revision.
+func waitAllReady(b *testing.B, ns string, n, revision int) {
+	var seen string
+	err := wait.PollUntilContextTimeout(b.Context(), time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var list v1alpha1.AppSourceList
+		if err := k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		ready, notReady := 0, ""
+		for i := range list.Items {
+			if c := condition(&list.Items[i], v1alpha1.ReadyCondition); c != nil && c.Status == metav1.ConditionTrue {
+				ready++
+			} else {
+				notReady = fmt.Sprintf("%s: %+v", list.Items[i].Name, list.Items[i].Status.Conditions)
+			}
+		}
+		var cms corev1.ConfigMapList
+		if err := k8s.List(ctx, &cms, client.InNamespace(ns), client.HasLabels{v1alpha1.NameLabel}); err != nil {
+			return false, err
+		}
+		current := 0
+		for _, cm := range cms.Items {
+			if cm.Data["revision"] == strconv.Itoa(revision) {
+				current++
+			}
+		}
+		seen = fmt.Sprintf("%d of %d Ready, %d ConfigMaps of %d at revision %d; not Ready: %s",
+			ready, len(list.Items), current, len(cms.Items), revision, notReady)
+		return ready == n && current == n, nil
+	})
+	if err != nil {
+		b.Fatalf("%d AppSources Ready at revision %d: %v; last seen %s", n, revision, err, seen)
+	}
 }

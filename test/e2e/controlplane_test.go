@@ -58,7 +58,7 @@ func TestControlPlaneRollsDeploymentsAndServicesFollow(t *testing.T) {
 	waitRolledOut(t, deploy, 10)
 
 	maxPods, minAvailable, samples := counts()
-	t.Logf("rolling update: %d pod events, at most %d pods, at least %d available", samples, maxPods, minAvailable)
+	t.Logf("rolling update: %d events, at most %d pods asked for, at least %d available", samples, maxPods, minAvailable)
 	// maxSurge 30% of 10 rounds up to 3, maxUnavailable 20% rounds down to 2.
 	if maxPods > 13 {
 		t.Errorf("%d pods during the rollout, want at most 13 (maxSurge 30%%)", maxPods)
@@ -67,7 +67,7 @@ func TestControlPlaneRollsDeploymentsAndServicesFollow(t *testing.T) {
 		t.Errorf("%d pods available during the rollout, want at least 8 (maxUnavailable 20%%)", minAvailable)
 	}
 	if samples < 20 {
-		t.Errorf("only %d pod events observed, want the whole rollout (at least 20)", samples)
+		t.Errorf("only %d pod and ReplicaSet events observed, want the whole rollout (at least 20)", samples)
 	}
 }
 
@@ -107,14 +107,18 @@ func waitRolledOut(t *testing.T, deploy *appsv1.Deployment, replicas int32) {
 	})
 }
 
-// watchPods watches the pods of ns and returns a function reporting the most
-// pods and the fewest available pods seen at any event, and the event count.
-// Pods being deleted are not counted: the Deployment no longer counts them.
+// watchPods watches the pods and ReplicaSets of ns and returns a function
+// reporting the most pods the ReplicaSets asked for and the fewest available
+// pods seen at any event, and the event count. maxSurge bounds the replicas
+// asked for: pod objects of a ReplicaSet being scaled down linger until its
+// controller deletes them, so counting those would measure a watch's lag.
+// Pods being deleted are not counted as available.
 func watchPods(t *testing.T, ns string) func() (maxPods, minAvailable, events int) {
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns))
 	informer := factory.Core().V1().Pods().Informer()
+	replicaSets := factory.Apps().V1().ReplicaSets().Informer()
 	var mu sync.Mutex
-	synced := false // the store fills one pod at a time until the first list is in
+	synced := false // the stores fill one object at a time until the first lists are in
 	maxPods, minAvailable, events := 0, 1<<30, 0
 	sample := func(any) {
 		mu.Lock()
@@ -123,21 +127,21 @@ func watchPods(t *testing.T, ns string) func() (maxPods, minAvailable, events in
 			return
 		}
 		pods, available := 0, 0
-		for _, obj := range informer.GetStore().List() {
-			pod := obj.(*corev1.Pod)
-			if pod.DeletionTimestamp != nil {
-				continue
+		for _, obj := range replicaSets.GetStore().List() {
+			if rs := obj.(*appsv1.ReplicaSet); rs.Spec.Replicas != nil {
+				pods += int(*rs.Spec.Replicas)
 			}
-			pods++
-			if podReady(pod) {
+		}
+		for _, obj := range informer.GetStore().List() {
+			if pod := obj.(*corev1.Pod); pod.DeletionTimestamp == nil && podReady(pod) {
 				available++
 			}
 		}
 		maxPods, minAvailable, events = max(maxPods, pods), min(minAvailable, available), events+1
 	}
-	_, _ = informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc: sample, UpdateFunc: func(_, o any) { sample(o) }, DeleteFunc: sample,
-	})
+	handler := cache.ResourceEventHandlerFuncs{AddFunc: sample, UpdateFunc: func(_, o any) { sample(o) }, DeleteFunc: sample}
+	_, _ = informer.AddEventHandler(handler)
+	_, _ = replicaSets.AddEventHandler(handler)
 	stop := make(chan struct{})
 	t.Cleanup(func() { close(stop) })
 	factory.Start(stop)

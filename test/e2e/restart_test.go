@@ -197,7 +197,7 @@ func configMapsYAML(names []string) string {
 }
 
 // buildManager builds cmd/manager into a temporary folder.
-func buildManager(t *testing.T) string {
+func buildManager(t testing.TB) string {
 	t.Helper()
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil || strings.TrimSpace(string(gomod)) == "" {
@@ -220,9 +220,10 @@ type managerProcess struct {
 	done chan struct{} // closed once it exited
 }
 
-// startManagerProcess starts bin against the test cluster; the process is
-// killed when the test ends, and its log's tail shown if the test failed.
-func startManagerProcess(t *testing.T, bin, name string) *managerProcess {
+// startManagerProcess starts bin, with args added to its flags, against the
+// test cluster; the process is killed when the test ends, and its log's tail
+// shown if the test failed.
+func startManagerProcess(t testing.TB, bin, name string, args ...string) *managerProcess {
 	t.Helper()
 	dir := t.TempDir()
 	p := &managerProcess{name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
@@ -230,8 +231,8 @@ func startManagerProcess(t *testing.T, bin, name string) *managerProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, "--kubeconfig="+cluster.Kubeconfig, "--metrics-bind-address=0",
-		"--health-probe-bind-address=0", "--leader-elect=false", "--work-dir="+dir, "--log-level=info")
+	p.cmd = exec.Command(bin, append([]string{"--kubeconfig=" + cluster.Kubeconfig, "--metrics-bind-address=0",
+		"--health-probe-bind-address=0", "--leader-elect=false", "--work-dir=" + dir, "--log-level=info"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
 		out.Close()
@@ -262,7 +263,7 @@ func (p *managerProcess) exited() bool {
 
 // kill sends SIGKILL, so that nothing of a graceful shutdown runs, and waits
 // for the process to be gone.
-func (p *managerProcess) kill(t *testing.T) {
+func (p *managerProcess) kill(t testing.TB) {
 	t.Helper()
 	if p.exited() {
 		return
