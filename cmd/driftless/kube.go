@@ -107,7 +107,7 @@ func (k *kube) reconciler(work string) (*controllers.AppSourceReconciler, error)
 	if err != nil {
 		return nil, err
 	}
-	applier, err := apply.NewManager(k.config)
+	applier, err := apply.NewManager(k.config, nil)
 	if err != nil {
 		return nil, k.explain(err, client.ObjectKey{})
 	}

@@ -86,7 +86,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	applier, err := apply.NewManager(cfg)
+	applier, err := apply.NewManager(cfg, mgr.GetCache())
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package apply
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,7 +19,7 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err != nil {
 		return nil, err
 	}
-	scaled := scaledTargets(ctx, c, objs)
+	scaled := scaledTargets(ctx, m.reader(c), objs)
 	first, rest := splitStages(objs)
 	changes, err := m.applyStage(ctx, c, first, scaled, opts)
 	if err != nil {
@@ -38,10 +37,6 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 	if len(objs) == 0 {
 		return nil, nil
 	}
-	current, err := readLive(ctx, c, objs)
-	if err != nil {
-		return nil, fmt.Errorf("read live objects: %w", err)
-	}
 	changes := make(ChangeSet, len(objs))
 	errs := make([]error, len(objs))
 	sem := make(chan struct{}, max(opts.Concurrency, 1))
@@ -52,7 +47,7 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			changes[i], errs[i] = m.applyOne(ctx, c, want, current, opts)
+			changes[i], errs[i] = m.applyOne(ctx, c, want, opts)
 		})
 	}
 	wg.Wait()
@@ -65,25 +60,33 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 	return done, errors.Join(errs...)
 }
 
-// applyOne applies one intent unless the Manager knows it would change nothing.
-func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructured.Unstructured, current live, opts Options) (Change, error) {
+// applyOne applies one intent unless the Manager knows it would change
+// nothing: the live object is the one it applied, at the resourceVersion
+// it last saw or with the fields we manage as it left them.
+func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructured.Unstructured, opts Options) (Change, error) {
 	entry := EntryFor(want)
 	change := Change{Object: Describe(want), Entry: entry}
-	hash := hashIntent(want)
-	have, exists := current[entry.ID]
-	if exists && ownedByOther(have.Labels, opts.Owner) {
-		return change, &OwnershipError{Object: change.Object, Owner: have.Labels[NameLabel], OwnerNamespace: have.Labels[NamespaceLabel]}
+	have, err := m.readLive(ctx, c, want)
+	if err != nil {
+		return change, describeError(want, err)
 	}
+	if have != nil && ownedByOther(have.GetLabels(), opts.Owner) {
+		labels := have.GetLabels()
+		return change, &OwnershipError{Object: change.Object, Owner: labels[NameLabel], OwnerNamespace: labels[NamespaceLabel]}
+	}
+	hash := hashIntent(want)
 	prev, known := m.remembered(entry.ID)
-	if exists && known && prev.uid == string(have.UID) && prev.intent == hash {
-		if prev.fields == hashOwnedFields(have.ManagedFields) {
-			change.Action, change.Generation = Unchanged, have.Generation
+	if have != nil && known && prev.intent == hash && prev.uid == string(have.GetUID()) {
+		if have.GetResourceVersion() == prev.resourceVersion || prev.fields == hashOwnedFields(have.GetManagedFields()) {
+			prev.resourceVersion = have.GetResourceVersion() // someone else's change: compare it once
+			m.remember(entry.ID, prev)
+			change.Action, change.Generation = Unchanged, have.GetGeneration()
 			return change, nil
 		}
 		change.Drift = true
 	}
 	applied := want.DeepCopy()
-	err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner(FieldManager), client.ForceOwnership)
+	err = c.Apply(ctx, client.ApplyConfigurationFromUnstructured(applied), client.FieldOwner(FieldManager), client.ForceOwnership)
 	if err != nil && isImmutable(err) && want.GetAnnotations()[ForceAnnotation] == "enabled" {
 		change.Action = Recreated
 		applied, err = m.recreate(ctx, c, want, opts)
@@ -91,16 +94,21 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 	if err != nil {
 		return change, describeError(want, err)
 	}
-	m.remember(entry.ID, record{uid: string(applied.GetUID()), intent: hash, fields: hashOwnedFields(applied.GetManagedFields())})
+	m.remember(entry.ID, record{uid: string(applied.GetUID()), intent: hash,
+		fields: hashOwnedFields(applied.GetManagedFields()), resourceVersion: applied.GetResourceVersion()})
 	change.Generation, change.Applied = applied.GetGeneration(), applied
+	// A cache may not have seen our last apply yet: what that apply returned
+	// tells a write that changed nothing as well as the live object does.
+	sameObject := known && prev.uid == string(applied.GetUID())
 	switch {
 	case change.Action == Recreated:
-	case !exists:
-		change.Action = Created
-	case applied.GetResourceVersion() != have.ResourceVersion:
-		change.Action = Configured
-	default:
+	case sameObject && applied.GetResourceVersion() == prev.resourceVersion,
+		have != nil && applied.GetResourceVersion() == have.GetResourceVersion():
 		change.Action, change.Drift = Unchanged, false
+	case have == nil && !sameObject:
+		change.Action = Created
+	default:
+		change.Action = Configured
 	}
 	return change, nil
 }

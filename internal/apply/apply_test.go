@@ -7,12 +7,15 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 
 	"github.com/driftless-dev/driftless/internal/apply"
 )
@@ -117,6 +120,7 @@ func TestApplyRevertsDriftAndKeepsForeignFields(t *testing.T) {
 	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-edit")); err != nil {
 		t.Fatal(err)
 	}
+	waitCached(t, cm)
 
 	cs := mustApply(t, m, objs, opts)
 	if cs.Drifted() != 1 || cs.Count(apply.Configured) != 1 {
@@ -194,5 +198,24 @@ func TestApplyImmutableFieldNamesObjectAndForceRecreates(t *testing.T) {
 	cm := &corev1.ConfigMap{}
 	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "frozen"}, cm); err != nil || cm.Data["key"] != "two" {
 		t.Errorf("after force: %v %v, want data key=two", err, cm.Data)
+	}
+}
+
+// waitCached waits until the informer cache holds obj at its resourceVersion:
+// drift is seen from the cache, once its watch has delivered the change.
+func waitCached(t *testing.T, obj client.Object) {
+	t.Helper()
+	err := wait.PollUntilContextTimeout(context.Background(), 10*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		cached := &unstructured.Unstructured{}
+		gvk, err := apiutil.GVKForObject(obj, k8s.Scheme())
+		if err != nil {
+			return false, err
+		}
+		cached.SetGroupVersionKind(gvk)
+		err = live.Get(ctx, client.ObjectKeyFromObject(obj), cached)
+		return err == nil && cached.GetResourceVersion() == obj.GetResourceVersion(), client.IgnoreNotFound(err)
+	})
+	if err != nil {
+		t.Fatalf("cache never showed %s at resourceVersion %s: %v", obj.GetName(), obj.GetResourceVersion(), err)
 	}
 }

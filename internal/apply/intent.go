@@ -23,6 +23,9 @@ type record struct {
 	uid    string // the object applied; a recreated object has another
 	intent string // hash of the intent applied
 	fields string // hash of the fields we owned right after the apply
+	// resourceVersion is the object's version when last seen unchanged:
+	// while it stays, nothing at all changed, and fields need no hashing.
+	resourceVersion string
 }
 
 // intent is the object we ask the server to hold: the rendered object with

@@ -2,69 +2,45 @@ package apply
 
 import (
 	"context"
-	"sync"
+	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// live is the metadata of the objects about to be applied, by ID; an ID
-// that is missing was not found, or could not be listed.
-type live map[string]*metav1.PartialObjectMetadata
+// readLive returns the live object want names, nil when there is none. It
+// reads the Manager's cache when it has one, the API server otherwise. A
+// kind that cannot be read (not served yet, or forbidden to the
+// impersonated user) reads as nil: the object is simply applied.
+func (m *Manager) readLive(ctx context.Context, c client.Client, want *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	have := &unstructured.Unstructured{}
+	have.SetGroupVersionKind(want.GroupVersionKind())
+	// Read only, never changed: a cache's own copy will do.
+	err := m.reader(c).Get(ctx, client.ObjectKeyFromObject(want), have, client.UnsafeDisableDeepCopy)
+	switch {
+	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || meta.IsNoMatchError(err):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("read live object: %w", err)
+	}
+	return have, nil
+}
 
-// readLive lists, once per kind and namespace, the metadata of the objects
-// of objs. Kinds that cannot be listed (not served yet, or forbidden to the
-// impersonated user) are left out: their objects will simply be applied.
-func readLive(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) (live, error) {
-	type scope struct {
-		gvk       schema.GroupVersionKind
-		namespace string
+// reader is where live objects are read: the cache, or else c.
+func (m *Manager) reader(c client.Client) client.Reader {
+	if m.cache != nil {
+		return m.cache
 	}
-	scopes := map[scope]bool{}
-	for _, obj := range objs {
-		scopes[scope{obj.GroupVersionKind(), obj.GetNamespace()}] = true
-	}
-	lists := make(map[scope]*metav1.PartialObjectMetadataList, len(scopes))
-	errs := make(map[scope]error, len(scopes))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for s := range scopes {
-		// In parallel: a reconcile that changes nothing is mostly these lists.
-		wg.Go(func() {
-			list := &metav1.PartialObjectMetadataList{}
-			list.SetGroupVersionKind(s.gvk)
-			err := c.List(ctx, list, client.InNamespace(s.namespace))
-			mu.Lock()
-			defer mu.Unlock()
-			lists[s], errs[s] = list, err
-		})
-	}
-	wg.Wait()
-	result := live{}
-	for s, list := range lists {
-		err := errs[s]
-		if apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || meta.IsNoMatchError(err) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		for i := range list.Items {
-			item := &list.Items[i]
-			result[idOf(item.Namespace, item.Name, s.gvk.GroupKind())] = item
-		}
-	}
-	return result, nil
+	return c
 }
 
 // scaledTargets returns the workloads that a HorizontalPodAutoscaler scales,
 // among the HPAs of objs and those already in the cluster, as
 // "namespace/Kind/name".
-func scaledTargets(ctx context.Context, c client.Client, objs []*unstructured.Unstructured) map[string]bool {
+func scaledTargets(ctx context.Context, c client.Reader, objs []*unstructured.Unstructured) map[string]bool {
 	targets := map[string]bool{}
 	add := func(hpa *unstructured.Unstructured) {
 		kind, _, _ := unstructured.NestedString(hpa.Object, "spec", "scaleTargetRef", "kind")

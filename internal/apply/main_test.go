@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
 
@@ -19,10 +20,13 @@ import (
 	"github.com/driftless-dev/driftless/internal/localcluster"
 )
 
-// One API server (etcd and kube-apiserver, no workloads) for the package.
+// One API server (etcd and kube-apiserver, no workloads) for the package,
+// and one informer cache that the Managers read live objects from, as the
+// controller's do.
 var (
-	cfg *rest.Config
-	k8s client.Client
+	cfg     *rest.Config
+	k8s     client.Client
+	live    cache.Cache
 )
 
 func TestMain(m *testing.M) {
@@ -41,7 +45,14 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	if live, err = cache.New(cfg, cache.Options{Scheme: scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	go live.Start(ctx) //nolint:errcheck // returns when stopped
 	code := m.Run()
+	stop()
 	cluster.Stop()
 	os.Exit(code)
 }
@@ -49,7 +60,7 @@ func TestMain(m *testing.M) {
 // newManager returns a Manager and options owning objects as AppSource owner/ns.
 func newManager(t testing.TB, ns string) (*apply.Manager, apply.Options) {
 	t.Helper()
-	m, err := apply.NewManager(cfg)
+	m, err := apply.NewManager(cfg, live)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func StartManager(t testing.TB, cfg *rest.Config, opts Options) (r *controllers.
 	if err != nil {
 		t.Fatal(err)
 	}
-	applier, err := apply.NewManager(cfg)
+	applier, err := apply.NewManager(cfg, mgr.GetCache())
 	if err != nil {
 		t.Fatal(err)
 	}
