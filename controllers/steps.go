@@ -327,7 +327,9 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		rendered[i] = apply.EntryFor(o)
 	}
 	key, fingerprint := client.ObjectKeyFromObject(st.obj), st.inputs+" "+st.planned
-	if last, same := r.applied.get(key, fingerprint); same && st.trigger == "rollout" && st.inputs != "" {
+	if last, same := r.applied.get(key, fingerprint); same && st.inputs != "" && r.Apply.Untouched(ctx, st.objects) {
+		// The objects last applied, and nobody changed them since: the
+		// drift check is done, and nothing needs writing.
 		st.applied, st.inventory = last, union(rendered, st.keep)
 		return nil
 	}
@@ -341,7 +343,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		st.inventory = union(inventoryOf(st.obj), entriesOf(changes))
 		return failed(applyReason(err), fmt.Errorf("%s; %w", changes.Summary(), err))
 	}
-	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes})
+	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes.Forget()})
 	st.inventory = union(rendered, st.keep)
 	return nil
 }

@@ -34,6 +34,7 @@ func run() error {
 	var (
 		metricsAddr    = flag.String("metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
 		probeAddr      = flag.String("health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+		pprofAddr      = flag.String("pprof-bind-address", "", "address of the Go profiler's /debug/pprof endpoints; empty disables them")
 		leaderElect    = flag.Bool("leader-elect", false, "elect a leader, so only one of several replicas reconciles")
 		leaderNS       = flag.String("leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's own")
 		concurrent     = flag.Int("concurrent", 4, "AppSources reconciled at once")
@@ -70,6 +71,7 @@ func run() error {
 		Scheme:                  scheme,
 		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
 		HealthProbeBindAddress:  *probeAddr,
+		PprofBindAddress:        *pprofAddr,
 		LeaderElection:          *leaderElect,
 		LeaderElectionID:        "driftless-manager.deploy.driftless.dev",
 		LeaderElectionNamespace: *leaderNS,

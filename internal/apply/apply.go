@@ -77,9 +77,7 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 	hash := hashIntent(want)
 	prev, known := m.remembered(entry.ID)
 	if have != nil && known && prev.intent == hash && prev.uid == string(have.GetUID()) {
-		if have.GetResourceVersion() == prev.resourceVersion || prev.fields == hashOwnedFields(have.GetManagedFields()) {
-			prev.resourceVersion = have.GetResourceVersion() // someone else's change: compare it once
-			m.remember(entry.ID, prev)
+		if m.leftAsApplied(entry.ID, prev, have) {
 			change.Action, change.Generation = Unchanged, have.GetGeneration()
 			return change, nil
 		}

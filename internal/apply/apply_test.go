@@ -134,6 +134,45 @@ func TestApplyRevertsDriftAndKeepsForeignFields(t *testing.T) {
 	}
 }
 
+// TestUntouchedSeesDriftFromTheCache: objects as the last apply left them,
+// or changed only in fields that are not ours, are untouched; a change to a
+// field we manage is not.
+func TestUntouchedSeesDriftFromTheCache(t *testing.T) {
+	ns := testNamespace()
+	m, opts := newManager(t, ns)
+	objs := objects(t, namespace(ns), configMap(ns, "web", "from-git"))
+	mustApply(t, m, objs, opts)
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "web"}, cm); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, cm)
+	if !m.Untouched(context.Background(), objs) {
+		t.Fatal("Untouched = false right after the apply")
+	}
+
+	cm.Labels["team"] = "theirs" // not a field we manage
+	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-label")); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, cm)
+	if !m.Untouched(context.Background(), objs) {
+		t.Error("Untouched = false after someone else added a label of their own")
+	}
+
+	cm.Data["key"] = "edited"
+	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-edit")); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, cm)
+	if m.Untouched(context.Background(), objs) {
+		t.Error("Untouched = true after someone edited a field we manage")
+	}
+	if cs := mustApply(t, m, objs, opts); cs.Drifted() != 1 {
+		t.Errorf("change set %q, want the drift corrected", cs.String())
+	}
+}
+
 func TestApplyLeavesReplicasToAnAutoscaler(t *testing.T) {
 	ns := testNamespace()
 	m, opts := newManager(t, ns)

@@ -66,6 +66,16 @@ func (cs ChangeSet) Count(a Action) int {
 	return n
 }
 
+// Forget returns a copy of cs without the applied objects, to be kept.
+func (cs ChangeSet) Forget() ChangeSet {
+	out := make(ChangeSet, len(cs))
+	for i, c := range cs {
+		c.Applied = nil
+		out[i] = c
+	}
+	return out
+}
+
 // Changed reports whether anything was written or deleted.
 func (cs ChangeSet) Changed() bool {
 	for _, c := range cs {

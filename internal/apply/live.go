@@ -29,6 +29,48 @@ func (m *Manager) readLive(ctx context.Context, c client.Client, want *unstructu
 	return have, nil
 }
 
+// Untouched reports whether every object of objs is live as the Manager's
+// last apply of it left it: the same object, with the fields we manage
+// unchanged, as its cache shows. A caller that knows objs are what it
+// last applied (their inputs did not change) may then skip the apply: there
+// is no drift to correct. It costs a cache lookup per object; without a
+// cache it reports false.
+func (m *Manager) Untouched(ctx context.Context, objs []*unstructured.Unstructured) bool {
+	if m.cache == nil {
+		return false
+	}
+	for _, obj := range objs {
+		id := EntryFor(obj).ID
+		prev, known := m.remembered(id)
+		if !known {
+			return false
+		}
+		have, err := m.readLive(ctx, nil, obj)
+		if err != nil || have == nil || !m.leftAsApplied(id, prev, have) {
+			return false
+		}
+	}
+	return true
+}
+
+// leftAsApplied reports whether have is the object the Manager last applied
+// as prev, with the fields we manage as that apply left them.
+func (m *Manager) leftAsApplied(id string, prev record, have *unstructured.Unstructured) bool {
+	switch {
+	case string(have.GetUID()) != prev.uid:
+		return false
+	case have.GetResourceVersion() == prev.resourceVersion:
+		return true
+	case hashOwnedFields(have.GetManagedFields()) != prev.fields:
+		return false
+	}
+	// Someone changed fields that are not ours, a status for example:
+	// remember the version, so that the fields are compared once.
+	prev.resourceVersion = have.GetResourceVersion()
+	m.remember(id, prev)
+	return true
+}
+
 // reader is where live objects are read: the cache, or else c.
 func (m *Manager) reader(c client.Client) client.Reader {
 	if m.cache != nil {

@@ -51,6 +51,7 @@ func TestMain(m *testing.M) {
 	}
 	ctx, stop := context.WithCancel(context.Background())
 	go live.Start(ctx) //nolint:errcheck // returns when stopped
+	live.WaitForCacheSync(ctx)
 	code := m.Run()
 	stop()
 	cluster.Stop()
