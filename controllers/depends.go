@@ -115,7 +115,7 @@ func upstreamKeys(o client.Object) []string {
 // after it, so that they continue the moment it becomes Ready or good.
 func (r *AppSourceReconciler) dependents(ctx context.Context, o client.Object) []reconcile.Request {
 	var list v1alpha1.AppSourceList
-	if err := r.List(ctx, &list, client.MatchingFields{upstreamsIndex: o.GetNamespace() + "/" + o.GetName()}); err != nil {
+	if err := r.List(ctx, &list, client.MatchingFields{upstreamsIndex: o.GetNamespace() + "/" + o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
 	out := make([]reconcile.Request, len(list.Items))

@@ -2,7 +2,12 @@ package controllers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"hash"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -84,21 +89,42 @@ func (c *rendered) forget(key client.ObjectKey) {
 }
 
 // inputsKey names everything a render depends on besides the checkout: the
-// commit, the spec generation, and the versions of the Secrets and
-// ConfigMaps it reads (decryption keys and Helm values).
+// commit, the spec generation, and the content of the Secrets and
+// ConfigMaps it reads (decryption keys and Helm values). A change to their
+// labels or annotations changes no input.
 func (r *AppSourceReconciler) inputsKey(ctx context.Context, obj *v1alpha1.AppSource, commit string) string {
 	parts := []string{commit, fmt.Sprint(obj.Generation)}
 	for _, ref := range referenced(obj) {
-		var o client.Object = &corev1.Secret{}
+		key := client.ObjectKey{Namespace: obj.Namespace, Name: ref.name}
+		h := sha256.New()
+		// Read only, never changed: the cache's own copy will do.
 		if ref.kind == "ConfigMap" {
-			o = &corev1.ConfigMap{}
+			cm := &corev1.ConfigMap{}
+			if err := r.Get(ctx, key, cm, client.UnsafeDisableDeepCopy); err != nil {
+				return "" // unknown inputs: render again
+			}
+			hashData(h, cm.Data)
+			hashData(h, cm.BinaryData)
+		} else {
+			secret := &corev1.Secret{}
+			if err := r.Get(ctx, key, secret, client.UnsafeDisableDeepCopy); err != nil {
+				return ""
+			}
+			hashData(h, secret.Data)
 		}
-		if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: ref.name}, o); err != nil {
-			return "" // unknown inputs: render again
-		}
-		parts = append(parts, ref.kind+"/"+ref.name+"@"+o.GetResourceVersion())
+		// Only the hash is kept: it names a version of the content
+		// without revealing it.
+		parts = append(parts, ref.kind+"/"+ref.name+"@"+hex.EncodeToString(h.Sum(nil)))
 	}
 	return strings.Join(parts, " ")
+}
+
+// hashData writes data to h, the same whatever the order of its keys.
+func hashData[V ~string | ~[]byte](h hash.Hash, data map[string]V) {
+	for _, k := range slices.Sorted(maps.Keys(data)) {
+		fmt.Fprintf(h, "%d:%s%d:", len(k), k, len(data[k]))
+		h.Write([]byte(data[k]))
+	}
 }
 
 type objectRef struct{ kind, name string }
@@ -138,7 +164,7 @@ func (r *AppSourceReconciler) referencing(kind string) handler.MapFunc {
 	return func(ctx context.Context, o client.Object) []reconcile.Request {
 		var list v1alpha1.AppSourceList
 		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
-			client.MatchingFields{referencesIndex: kind + "/" + o.GetName()}); err != nil {
+			client.MatchingFields{referencesIndex: kind + "/" + o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil
 		}
 		out := make([]reconcile.Request, len(list.Items))

@@ -17,7 +17,9 @@ import (
 func (r *AppSourceReconciler) OnPush(p webhook.Push) {
 	ctx := context.Background()
 	var list v1alpha1.AppSourceList
-	if err := r.List(ctx, &list); err != nil {
+	// Read only: the cache's own copies will do, and only their names
+	// travel on to the queue.
+	if err := r.List(ctx, &list, client.UnsafeDisableDeepCopy); err != nil {
 		log.FromContext(ctx).Error(err, "webhook: list AppSources")
 		return
 	}
