@@ -49,7 +49,9 @@ test: ## Every test: unit, and end to end on a local control plane.
 bench: ## Benchmarks, each beside its baseline from the same run.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -benchmem $$(go list ./... | grep -v /test/e2e)
 	@# End-to-end figures are medians over many commits: a fixed count, not a time.
-	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -benchtime=50x ./test/e2e/
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -skip=ManyAppSources -benchtime=50x ./test/e2e/
+	@# 500 AppSources: each revision takes half a minute.
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=30m -run='^$$' -bench=ManyAppSources -benchtime=3x ./test/e2e/
 
 .PHONY: run
 run: build ## Start a local control plane and the manager, apply the samples, show them.
