@@ -327,9 +327,12 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		rendered[i] = apply.EntryFor(o)
 	}
 	key, fingerprint := client.ObjectKeyFromObject(st.obj), st.inputs+" "+st.planned
-	if last, same := r.applied.get(key, fingerprint); same && st.inputs != "" && r.Apply.Untouched(ctx, st.objects) {
-		// The objects last applied, and nobody changed them since: the
-		// drift check is done, and nothing needs writing.
+	// The objects last applied, and nobody changed them since: the drift
+	// check is done, and nothing needs writing. A reconcile that a
+	// workload's status woke does not check: the cache may not show the
+	// other objects of that apply yet, and drift waits for the interval.
+	last, same := r.applied.get(key, fingerprint)
+	if same && st.inputs != "" && (st.trigger == "rollout" || r.Apply.Untouched(ctx, st.objects)) {
 		st.applied, st.inventory = last, union(rendered, st.keep)
 		return nil
 	}
@@ -343,7 +346,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 		st.inventory = union(inventoryOf(st.obj), entriesOf(changes))
 		return failed(applyReason(err), fmt.Errorf("%s; %w", changes.Summary(), err))
 	}
-	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes.Forget()})
+	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes.WithoutObjects()})
 	st.inventory = union(rendered, st.keep)
 	return nil
 }

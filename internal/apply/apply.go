@@ -66,7 +66,7 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructured.Unstructured, opts Options) (Change, error) {
 	entry := EntryFor(want)
 	change := Change{Object: Describe(want), Entry: entry}
-	have, err := m.readLive(ctx, c, want)
+	have, err := readLive(ctx, m.reader(c), want)
 	if err != nil {
 		return change, describeError(want, err)
 	}

@@ -66,8 +66,9 @@ func (cs ChangeSet) Count(a Action) int {
 	return n
 }
 
-// Forget returns a copy of cs without the applied objects, to be kept.
-func (cs ChangeSet) Forget() ChangeSet {
+// WithoutObjects returns a copy of cs without the applied objects: the
+// part worth keeping after the reconcile.
+func (cs ChangeSet) WithoutObjects() ChangeSet {
 	out := make(ChangeSet, len(cs))
 	for i, c := range cs {
 		c.Applied = nil

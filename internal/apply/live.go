@@ -11,15 +11,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
-// readLive returns the live object want names, nil when there is none. It
-// reads the Manager's cache when it has one, the API server otherwise. A
-// kind that cannot be read (not served yet, or forbidden to the
-// impersonated user) reads as nil: the object is simply applied.
-func (m *Manager) readLive(ctx context.Context, c client.Client, want *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+// readLive returns the live object want names, as r holds it; nil when
+// there is none. A kind that cannot be read (not served yet, or forbidden to
+// the impersonated user) reads as nil: the object is simply applied.
+func readLive(ctx context.Context, r client.Reader, want *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	have := &unstructured.Unstructured{}
 	have.SetGroupVersionKind(want.GroupVersionKind())
 	// Read only, never changed: a cache's own copy will do.
-	err := m.reader(c).Get(ctx, client.ObjectKeyFromObject(want), have, client.UnsafeDisableDeepCopy)
+	err := r.Get(ctx, client.ObjectKeyFromObject(want), have, client.UnsafeDisableDeepCopy)
 	switch {
 	case apierrors.IsNotFound(err) || apierrors.IsForbidden(err) || meta.IsNoMatchError(err):
 		return nil, nil
@@ -45,7 +44,7 @@ func (m *Manager) Untouched(ctx context.Context, objs []*unstructured.Unstructur
 		if !known {
 			return false
 		}
-		have, err := m.readLive(ctx, nil, obj)
+		have, err := readLive(ctx, m.cache, obj)
 		if err != nil || have == nil || !m.leftAsApplied(id, prev, have) {
 			return false
 		}
@@ -71,7 +70,8 @@ func (m *Manager) leftAsApplied(id string, prev record, have *unstructured.Unstr
 	return true
 }
 
-// reader is where live objects are read: the cache, or else c.
+// reader is where live objects are read: the cache, or else the API server
+// through c.
 func (m *Manager) reader(c client.Client) client.Reader {
 	if m.cache != nil {
 		return m.cache
