@@ -24,9 +24,9 @@ import (
 // and one informer cache that the Managers read live objects from, as the
 // controller's do.
 var (
-	cfg     *rest.Config
-	k8s     client.Client
-	live    cache.Cache
+	cfg  *rest.Config
+	k8s  client.Client
+	live cache.Cache
 )
 
 func TestMain(m *testing.M) {
