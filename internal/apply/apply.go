@@ -67,6 +67,12 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 	entry := EntryFor(want)
 	change := Change{Object: Describe(want), Entry: entry}
 	have, err := readLive(ctx, m.reader(c), want)
+	if err == nil && have != nil && ownedByOther(have.GetLabels(), opts.Owner) && opts.Impersonate != "" {
+		// The cache reads with the manager's permissions: only an account
+		// that may read the object learns whose it is; to any other, it
+		// is an object it may not write.
+		have, err = readLive(ctx, c, want)
+	}
 	if err != nil {
 		return change, describeError(want, err)
 	}

@@ -112,10 +112,7 @@ func TestApplyRevertsDriftAndKeepsForeignFields(t *testing.T) {
 	mustApply(t, m, objs, opts)
 
 	// Someone edits our field and adds one of their own.
-	cm := &corev1.ConfigMap{}
-	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "web"}, cm); err != nil {
-		t.Fatal(err)
-	}
+	cm := liveConfigMap(t, ns, "web")
 	cm.Data["key"], cm.Data["theirs"] = "edited", "kept"
 	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-edit")); err != nil {
 		t.Fatal(err)
@@ -142,10 +139,7 @@ func TestUntouchedSeesDriftFromTheCache(t *testing.T) {
 	m, opts := newManager(t, ns)
 	objs := objects(t, namespace(ns), configMap(ns, "web", "from-git"))
 	mustApply(t, m, objs, opts)
-	cm := &corev1.ConfigMap{}
-	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "web"}, cm); err != nil {
-		t.Fatal(err)
-	}
+	cm := liveConfigMap(t, ns, "web")
 	waitCached(t, cm)
 	if !m.Untouched(context.Background(), objs) {
 		t.Fatal("Untouched = false right after the apply")

@@ -100,6 +100,35 @@ func TestApplyImpersonatedWithoutRBACIsForbiddenNamingTheAccount(t *testing.T) {
 	}
 }
 
+// TestApplyImpersonatedNeverLearnsWhoseObjectItCannotRead: the cache reads
+// with the manager's permissions, but an account that may not read an
+// object owned by another AppSource is refused as without the cache, and
+// never told the owner.
+func TestApplyImpersonatedNeverLearnsWhoseObjectItCannotRead(t *testing.T) {
+	ns := testNamespace()
+	other, otherOpts := newManager(t, ns)
+	otherOpts.Owner = apply.Owner{Name: "secret-team-app", Namespace: "secret-team"}
+	mustApply(t, other, objects(t, namespace(ns), configMap(ns, "theirs", "1")), otherOpts)
+	waitCached(t, liveConfigMap(t, ns, "theirs"))
+
+	m, opts := newManager(t, ns)
+	opts.Impersonate = "system:serviceaccount:" + ns + ":deployer"
+	_, err := m.Apply(context.Background(), objects(t, configMap(ns, "theirs", "2")), opts)
+	if !apierrors.IsForbidden(err) || strings.Contains(err.Error(), "secret-team") {
+		t.Errorf("error = %v, want Forbidden, naming no owner", err)
+	}
+}
+
+// liveConfigMap reads a ConfigMap from the API server.
+func liveConfigMap(t *testing.T, ns, name string) *corev1.ConfigMap {
+	t.Helper()
+	cm := &corev1.ConfigMap{}
+	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
+		t.Fatal(err)
+	}
+	return cm
+}
+
 func TestApplyInvalidSecretNeverPrintsItsValue(t *testing.T) {
 	ns := testNamespace()
 	m, opts := newManager(t, ns)
