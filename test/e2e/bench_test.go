@@ -305,64 +305,88 @@ func renderedObjects(b *testing.B, app *gitApp) []*unstructured.Unstructured {
 // the manager's peak RSS (target: under 300 MiB). Run it alone:
 // -bench=ManyAppSources -benchtime=3x.
 func BenchmarkManyAppSources(b *testing.B) {
-	const repos, perRepo = 50, 10
-	ns := newNamespace(b)
-	server := gittest.NewHTTPS(b, gittest.HTTPSOptions{Username: "u", Password: "pw"})
-	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: ns}, Data: map[string][]byte{
-		"username": []byte("u"), "password": []byte("pw"), "caFile": server.CAPEM,
-	}}
-	if err := k8s.Create(b.Context(), auth); err != nil {
-		b.Fatal(err)
-	}
-	gitRepos := make([]*gittest.Repo, repos)
-	commit := func(rev int) {
-		for r, repo := range gitRepos {
-			for a := range perRepo {
-				repo.WriteFile(fmt.Sprintf("app-%d/config.yaml", a), fmt.Sprintf(
-					"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: repo-%d-app-%d}\ndata: {revision: \"%d\"}\n", r, a, rev))
-			}
-			repo.Commit(fmt.Sprintf("revision %d", rev))
-		}
-	}
-	for r := range gitRepos {
-		gitRepos[r] = server.NewRepo(b, fmt.Sprintf("repo-%d.git", r))
-	}
-	commit(0)
-
-	hooks := startWebhookManager(b, ns)
 	start := time.Now()
-	for r := range repos {
-		for a := range perRepo {
-			obj := appSource(fmt.Sprintf("repo-%d-app-%d", r, a), ns, withURL(server.RepoURL(fmt.Sprintf("repo-%d.git", r))),
-				withPath(fmt.Sprintf("app-%d", a)), withInterval(time.Hour), func(s *v1alpha1.AppSource) {
-					s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: "git-auth"}
-					s.Spec.TargetNamespace = ns
-				})
-			if err := k8s.Create(b.Context(), obj); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	waitAllReady(b, ns, repos*perRepo, 0)
-	b.Logf("%d AppSources created and Ready in %s, %d fetches", repos*perRepo, time.Since(start).Round(time.Millisecond), server.UploadPacks())
+	apps := startManyApps(b, 50, 10)
+	apps.waitAllReady(b, 0)
+	b.Logf("%d AppSources created and Ready in %s, %d fetches", apps.count(), time.Since(start).Round(time.Millisecond), apps.server.UploadPacks())
 
 	var perRevision []time.Duration
-	fetches := server.UploadPacks()
+	fetches := apps.server.UploadPacks()
 	for i := 1; b.Loop(); i++ {
 		b.StopTimer()
-		commit(i)
+		apps.commit(i)
 		b.StartTimer()
 		start := time.Now()
-		for r := range repos {
-			hooks.push(b, server.RepoURL(fmt.Sprintf("repo-%d.git", r)))
-		}
-		waitAllReady(b, ns, repos*perRepo, i)
+		apps.push(b)
+		apps.waitAllReady(b, i)
 		perRevision = append(perRevision, time.Since(start))
 	}
 	slices.Sort(perRevision)
 	b.ReportMetric(perRevision[len(perRevision)/2].Seconds(), "all-ready-s")
-	b.ReportMetric(float64(server.UploadPacks()-fetches)/float64(len(perRevision)), "fetches/revision")
-	b.ReportMetric(float64(hooks.peakRSS(b))/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(apps.server.UploadPacks()-fetches)/float64(len(perRevision)), "fetches/revision")
+	b.ReportMetric(float64(apps.hooks.peakRSS(b))/(1<<20), "peak-RSS-MiB")
+}
+
+// manyApps is the manager binary running perRepo AppSources on each of
+// repos repositories of one Git server: AppSource repo-R-app-A applies the
+// ConfigMap of folder app-A of repository R, which names the revision.
+type manyApps struct {
+	ns      string
+	server  *gittest.HTTPSServer
+	repos   []*gittest.Repo
+	perRepo int
+	hooks   *webhookManager
+}
+
+// startManyApps commits revision 0 everywhere, starts the manager and
+// creates the AppSources.
+func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
+	m := &manyApps{ns: newNamespace(t), perRepo: perRepo,
+		server: gittest.NewHTTPS(t, gittest.HTTPSOptions{Username: "u", Password: "pw"})}
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: m.ns}, Data: map[string][]byte{
+		"username": []byte("u"), "password": []byte("pw"), "caFile": m.server.CAPEM,
+	}}
+	if err := k8s.Create(t.Context(), auth); err != nil {
+		t.Fatal(err)
+	}
+	for r := range repos {
+		m.repos = append(m.repos, m.server.NewRepo(t, fmt.Sprintf("repo-%d.git", r)))
+	}
+	m.commit(0)
+	m.hooks = startWebhookManager(t, m.ns)
+	for r, repo := range m.repos {
+		for a := range perRepo {
+			obj := appSource(fmt.Sprintf("repo-%d-app-%d", r, a), m.ns, withURL(m.server.RepoURL(repo.Name)),
+				withPath(fmt.Sprintf("app-%d", a)), withInterval(time.Hour), func(s *v1alpha1.AppSource) {
+					s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: "git-auth"}
+					s.Spec.TargetNamespace = m.ns
+				})
+			if err := k8s.Create(t.Context(), obj); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return m
+}
+
+func (m *manyApps) count() int { return len(m.repos) * m.perRepo }
+
+// commit commits revision rev to every repository.
+func (m *manyApps) commit(rev int) {
+	for r, repo := range m.repos {
+		for a := range m.perRepo {
+			repo.WriteFile(fmt.Sprintf("app-%d/config.yaml", a), fmt.Sprintf(
+				"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: repo-%d-app-%d}\ndata: {revision: \"%d\"}\n", r, a, rev))
+		}
+		repo.Commit(fmt.Sprintf("revision %d", rev))
+	}
+}
+
+// push announces a push to every repository by webhook.
+func (m *manyApps) push(t testing.TB) {
+	for _, repo := range m.repos {
+		m.hooks.push(t, m.server.RepoURL(repo.Name))
+	}
 }
 
 // webhookManager is the manager binary with its push webhook and its
@@ -374,7 +398,7 @@ type webhookManager struct {
 	secret     []byte
 }
 
-func startWebhookManager(b *testing.B, ns string) *webhookManager {
+func startWebhookManager(b testing.TB, ns string) *webhookManager {
 	w := &webhookManager{secret: []byte("hook-token")}
 	hooks := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hooks", Namespace: ns},
 		Data: map[string][]byte{"ci.generic": w.secret}}
@@ -393,7 +417,7 @@ func startWebhookManager(b *testing.B, ns string) *webhookManager {
 }
 
 // freeAddr is a local address nothing listens on.
-func freeAddr(b *testing.B) string {
+func freeAddr(b testing.TB) string {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -449,7 +473,7 @@ func (w *webhookManager) reconciles(b *testing.B) int {
 
 // push announces a push to main of the repository at url, as a generic
 // webhook would, retrying while the receiver is not up yet.
-func (w *webhookManager) push(b *testing.B, url string) {
+func (w *webhookManager) push(b testing.TB, url string) {
 	body := fmt.Appendf(nil, `{"url": %q, "ref": "refs/heads/main"}`, url)
 	mac := hmac.New(sha256.New, w.secret)
 	mac.Write(body)
@@ -487,11 +511,12 @@ func (w *webhookManager) peakRSS(b *testing.B) int64 {
 	return 0
 }
 
-// waitAllReady waits until n AppSources of ns are Ready and every ConfigMap
-// they apply carries revision.
-func waitAllReady(b *testing.B, ns string, n, revision int) {
+// waitAllReady waits until every AppSource is Ready and every ConfigMap
+// carries revision.
+func (m *manyApps) waitAllReady(t testing.TB, revision int) {
+	ns, n := m.ns, m.count()
 	var seen string
-	err := wait.PollUntilContextTimeout(b.Context(), time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(t.Context(), time.Second, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
 		var list v1alpha1.AppSourceList
 		if err := k8s.List(ctx, &list, client.InNamespace(ns)); err != nil {
 			return false, err
@@ -519,6 +544,6 @@ func waitAllReady(b *testing.B, ns string, n, revision int) {
 		return ready == n && current == n, nil
 	})
 	if err != nil {
-		b.Fatalf("%d AppSources Ready at revision %d: %v; last seen %s", n, revision, err, seen)
+		t.Fatalf("%d AppSources Ready at revision %d: %v; last seen %s", n, revision, err, seen)
 	}
 }
