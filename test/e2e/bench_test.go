@@ -180,7 +180,7 @@ func BenchmarkDriftCheck(b *testing.B) {
 			app := newGitApp(b)
 			app.repo.WriteFile("deploy/deployment.yaml", benchApp(size.deployments, size.others, size.replicas, "1"))
 			app.repo.Commit("the app")
-			hooks := startWebhookManager(b, app.ns)
+			mgr := startWebhookManager(b, app.ns)
 			obj := app.appSource(b, "web", withInterval(time.Hour))
 			waitReady(b, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 			time.Sleep(2 * time.Second) // let the rollout's last wakes settle
@@ -190,10 +190,10 @@ func BenchmarkDriftCheck(b *testing.B) {
 			pace := 200*time.Millisecond + 100*time.Millisecond*time.Duration((size.deployments+size.others)/100)
 			auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: app.ns}}
 			const idleWindow = 10 * time.Second
-			idle := hooks.cpu(b)
+			idle := mgr.cpu(b)
 			time.Sleep(idleWindow)
-			idle = hooks.cpu(b) - idle
-			reconciles, cpu, start := hooks.reconciles(b), hooks.cpu(b), time.Now()
+			idle = mgr.cpu(b) - idle
+			reconciles, cpu, start := mgr.reconciles(b), mgr.cpu(b), time.Now()
 			for i := 0; b.Loop(); i++ {
 				touch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{"touched":"%d"}}}`, i))
 				if err := k8s.Patch(context.Background(), auth, touch); err != nil {
@@ -202,8 +202,8 @@ func BenchmarkDriftCheck(b *testing.B) {
 				time.Sleep(pace)
 			}
 			elapsed := time.Since(start)
-			cpu = hooks.cpu(b) - cpu - idle*elapsed/idleWindow
-			reconciles = hooks.reconciles(b) - reconciles
+			cpu = mgr.cpu(b) - cpu - time.Duration(float64(idle)*elapsed.Seconds()/idleWindow.Seconds())
+			reconciles = mgr.reconciles(b) - reconciles
 			if after := resourceVersions(b, app.ns, obj); !maps.Equal(before, after) {
 				b.Errorf("a drift check wrote: resourceVersions %v, then %v", before, after)
 			}
@@ -324,7 +324,7 @@ func BenchmarkManyAppSources(b *testing.B) {
 	slices.Sort(perRevision)
 	b.ReportMetric(perRevision[len(perRevision)/2].Seconds(), "all-ready-s")
 	b.ReportMetric(float64(apps.server.UploadPacks()-fetches)/float64(len(perRevision)), "fetches/revision")
-	b.ReportMetric(float64(apps.hooks.peakRSS(b))/(1<<20), "peak-RSS-MiB")
+	b.ReportMetric(float64(apps.manager.peakRSS(b))/(1<<20), "peak-RSS-MiB")
 }
 
 // manyApps is the manager binary running perRepo AppSources on each of
@@ -335,7 +335,7 @@ type manyApps struct {
 	server  *gittest.HTTPSServer
 	repos   []*gittest.Repo
 	perRepo int
-	hooks   *webhookManager
+	manager *webhookManager
 }
 
 // startManyApps commits revision 0 everywhere, starts the manager and
@@ -353,7 +353,7 @@ func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
 		m.repos = append(m.repos, m.server.NewRepo(t, fmt.Sprintf("repo-%d.git", r)))
 	}
 	m.commit(0)
-	m.hooks = startWebhookManager(t, m.ns)
+	m.manager = startWebhookManager(t, m.ns)
 	for r, repo := range m.repos {
 		for a := range perRepo {
 			obj := appSource(fmt.Sprintf("repo-%d-app-%d", r, a), m.ns, withURL(m.server.RepoURL(repo.Name)),
@@ -385,7 +385,7 @@ func (m *manyApps) commit(rev int) {
 // push announces a push to every repository by webhook.
 func (m *manyApps) push(t testing.TB) {
 	for _, repo := range m.repos {
-		m.hooks.push(t, m.server.RepoURL(repo.Name))
+		m.manager.push(t, m.server.RepoURL(repo.Name))
 	}
 }
 
