@@ -305,10 +305,9 @@ func renderedObjects(b *testing.B, app *gitApp) []*unstructured.Unstructured {
 // the manager's peak RSS (target: under 300 MiB). Run it alone:
 // -bench=ManyAppSources -benchtime=3x.
 func BenchmarkManyAppSources(b *testing.B) {
-	start := time.Now()
 	apps := startManyApps(b, 50, 10)
 	apps.waitAllReady(b, 0)
-	b.Logf("%d AppSources created and Ready in %s, %d fetches", apps.count(), time.Since(start).Round(time.Millisecond), apps.server.UploadPacks())
+	b.Logf("%d AppSources created and Ready in %s, %d fetches", apps.count(), time.Since(apps.created).Round(time.Millisecond), apps.server.UploadPacks())
 
 	var perRevision []time.Duration
 	fetches := apps.server.UploadPacks()
@@ -336,6 +335,7 @@ type manyApps struct {
 	repos   []*gittest.Repo
 	perRepo int
 	manager *webhookManager
+	created time.Time // when the first AppSource was created
 }
 
 // startManyApps commits revision 0 everywhere, starts the manager and
@@ -354,6 +354,7 @@ func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
 	}
 	m.commit(0)
 	m.manager = startWebhookManager(t, m.ns)
+	m.created = time.Now()
 	for r, repo := range m.repos {
 		for a := range perRepo {
 			obj := appSource(fmt.Sprintf("repo-%d-app-%d", r, a), m.ns, withURL(m.server.RepoURL(repo.Name)),
