@@ -114,10 +114,7 @@ func TestApplyRevertsDriftAndKeepsForeignFields(t *testing.T) {
 	// Someone edits our field and adds one of their own.
 	cm := liveConfigMap(t, ns, "web")
 	cm.Data["key"], cm.Data["theirs"] = "edited", "kept"
-	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-edit")); err != nil {
-		t.Fatal(err)
-	}
-	waitCached(t, cm)
+	editAs(t, cm, "kubectl-edit")
 
 	cs := mustApply(t, m, objs, opts)
 	if cs.Drifted() != 1 || cs.Count(apply.Configured) != 1 {
@@ -146,19 +143,13 @@ func TestUntouchedSeesDriftFromTheCache(t *testing.T) {
 	}
 
 	cm.Labels["team"] = "theirs" // not a field we manage
-	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-label")); err != nil {
-		t.Fatal(err)
-	}
-	waitCached(t, cm)
+	editAs(t, cm, "kubectl-label")
 	if !m.Untouched(context.Background(), objs) {
 		t.Error("Untouched = false after someone else added a label of their own")
 	}
 
 	cm.Data["key"] = "edited"
-	if err := k8s.Update(context.Background(), cm, client.FieldOwner("kubectl-edit")); err != nil {
-		t.Fatal(err)
-	}
-	waitCached(t, cm)
+	editAs(t, cm, "kubectl-edit")
 	if m.Untouched(context.Background(), objs) {
 		t.Error("Untouched = true after someone edited a field we manage")
 	}
@@ -232,6 +223,16 @@ func TestApplyImmutableFieldNamesObjectAndForceRecreates(t *testing.T) {
 	if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: "frozen"}, cm); err != nil || cm.Data["key"] != "two" {
 		t.Errorf("after force: %v %v, want data key=two", err, cm.Data)
 	}
+}
+
+// editAs writes obj as field manager owner, as a person or another tool
+// would, and waits until the cache shows the change.
+func editAs(t *testing.T, obj client.Object, owner string) {
+	t.Helper()
+	if err := k8s.Update(context.Background(), obj, client.FieldOwner(owner)); err != nil {
+		t.Fatal(err)
+	}
+	waitCached(t, obj)
 }
 
 // waitCached waits until the informer cache holds obj at its resourceVersion:
