@@ -48,9 +48,10 @@ func (w *wakes) trigger(obj *v1alpha1.AppSource) string {
 }
 
 // appliedSets remembers, per AppSource, what its last successful apply was
-// given and the generations it produced. A reconcile that only follows a
-// rollout, with the same inputs and plan, does not apply again: nothing it
-// would write has changed, and the interval still corrects drift.
+// given and the generations it produced. A reconcile with the same inputs
+// and plan does not apply again when the cache shows the objects as that
+// apply left them, or when it only follows a rollout: nothing it would
+// write has changed, and the interval still corrects drift.
 type appliedSets struct {
 	mu sync.Mutex
 	m  map[client.ObjectKey]appliedSet
