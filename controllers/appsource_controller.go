@@ -26,6 +26,7 @@ import (
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/health"
 	"github.com/driftless-dev/driftless/internal/render"
 	gitsource "github.com/driftless-dev/driftless/internal/source"
 )
@@ -61,7 +62,9 @@ type AppSourceReconciler struct {
 
 	rendered rendered                // last render of each AppSource, by inputs
 	pushes   chan event.GenericEvent // AppSources a webhook push asks to reconcile
-	wakes    wakes                   // AppSources a workload's status woke
+	wakes    wakes                   // why AppSources were woken
+	heads    heads                   // the head Git last reported for each AppSource
+	health   health.Checker          // remembers each object's status by version
 	applied  appliedSets             // what each AppSource's last apply was given
 }
 
@@ -82,7 +85,7 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return nil
 		}
 		key := client.ObjectKey{Namespace: ns, Name: name}
-		r.wakes.workloadChanged(key)
+		r.wakes.woke(key, byWorkload)
 		return []reconcile.Request{{NamespacedName: key}}
 	})
 	r.pushes = make(chan event.GenericEvent, 1024)
@@ -172,6 +175,7 @@ func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSou
 	}
 	r.rendered.forget(client.ObjectKeyFromObject(obj))
 	r.applied.forget(client.ObjectKeyFromObject(obj))
+	r.heads.forget(client.ObjectKeyFromObject(obj))
 	forgetMetrics(obj)
 	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
 	return r.Update(ctx, obj)

@@ -118,9 +118,5 @@ func (r *AppSourceReconciler) dependents(ctx context.Context, o client.Object) [
 	if err := r.List(ctx, &list, client.MatchingFields{upstreamsIndex: o.GetNamespace() + "/" + o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil
 	}
-	out := make([]reconcile.Request, len(list.Items))
-	for i := range list.Items {
-		out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-	}
-	return out
+	return r.woken(list.Items, byUpstream)
 }

@@ -2,36 +2,47 @@ package controllers
 
 import (
 	"sync"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/source"
 )
 
-// wakes remembers the AppSources woken because a workload they manage
-// changed status. Such a reconcile follows a rollout, and must be quick: a
-// blue-green switch follows the last new pod's readiness. It reuses the
-// revision it last resolved instead of asking Git for the head again; a
-// push, a request, a spec change or the interval ask Git.
+// wakes remembers why AppSources were woken, as far as Git is concerned.
+// A reconcile woken by something other than Git (a managed workload's
+// status, a Secret or ConfigMap it reads, an upstream AppSource) does not
+// ask Git for the head again when it asked recently (see heads): a push, a
+// request, a spec change and the interval do. A rollout is followed by the
+// first kind, and must be quick: a blue-green switch follows the last new
+// pod's readiness.
 type wakes struct{ m sync.Map }
 
-// Why an AppSource was woken, as far as Git is concerned.
+// Why an AppSource was woken.
 type wake int
 
 const (
 	byWorkload wake = iota // a managed workload's status changed
+	byInput                // a Secret or ConfigMap it reads changed
+	byUpstream             // an AppSource it depends on changed
 	byPush                 // a push: Git's head must be asked for
 )
 
-// workloadChanged records a workload's wake, unless a push is pending.
-func (w *wakes) workloadChanged(key client.ObjectKey) { w.m.LoadOrStore(key, byWorkload) }
-
-func (w *wakes) pushed(key client.ObjectKey) { w.m.Store(key, byPush) }
+// woke records why key was woken; a pending push is kept.
+func (w *wakes) woke(key client.ObjectKey, why wake) {
+	if why == byPush {
+		w.m.Store(key, why)
+		return
+	}
+	w.m.LoadOrStore(key, why)
+}
 
 // trigger says, once, what woke obj: "spec", "request", "webhook",
-// "rollout" (a managed workload's status) or "interval" (a timed requeue,
-// or a change to something it reads).
+// "rollout" (a managed workload's status), "input" (a Secret or ConfigMap
+// it reads), "upstream" or "interval" (a timed requeue).
 func (w *wakes) trigger(obj *v1alpha1.AppSource) string {
 	why, woken := w.m.LoadAndDelete(client.ObjectKeyFromObject(obj))
 	switch {
@@ -39,12 +50,62 @@ func (w *wakes) trigger(obj *v1alpha1.AppSource) string {
 		return "spec"
 	case obj.Annotations[v1alpha1.ReconcileRequestAnnotation] != obj.Status.LastHandledReconcileAt:
 		return "request"
-	case woken && why == byPush:
-		return "webhook"
-	case woken:
-		return "rollout"
+	case !woken:
+		return "interval"
 	}
-	return "interval"
+	return map[wake]string{byWorkload: "rollout", byInput: "input", byUpstream: "upstream", byPush: "webhook"}[why.(wake)]
+}
+
+// woken records why each of objs is woken, and returns their requests.
+func (r *AppSourceReconciler) woken(objs []v1alpha1.AppSource, why wake) []reconcile.Request {
+	out := make([]reconcile.Request, len(objs))
+	for i := range objs {
+		key := client.ObjectKeyFromObject(&objs[i])
+		r.wakes.woke(key, why)
+		out[i] = reconcile.Request{NamespacedName: key}
+	}
+	return out
+}
+
+// asksGit reports whether a reconcile with trigger must ask Git for the head.
+func asksGit(trigger string) bool {
+	return trigger != "rollout" && trigger != "input" && trigger != "upstream"
+}
+
+// heads remembers, per AppSource, the head Git last reported for its ref
+// and the request that asked.
+type heads struct {
+	mu sync.Mutex
+	m  map[client.ObjectKey]head
+}
+
+type head struct {
+	req source.Request
+	res source.Result
+	at  time.Time
+}
+
+// recent returns the head Git reported for req less than maxAge ago.
+func (h *heads) recent(key client.ObjectKey, req source.Request, maxAge time.Duration) (source.Result, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last, ok := h.m[key]
+	return last.res, ok && time.Since(last.at) < maxAge && last.req.Equal(req)
+}
+
+func (h *heads) put(key client.ObjectKey, req source.Request, res source.Result) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.m == nil {
+		h.m = map[client.ObjectKey]head{}
+	}
+	h.m[key] = head{req: req, res: res, at: time.Now()}
+}
+
+func (h *heads) forget(key client.ObjectKey) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.m, key)
 }
 
 // appliedSets remembers, per AppSource, what its last successful apply was

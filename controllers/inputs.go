@@ -167,10 +167,6 @@ func (r *AppSourceReconciler) referencing(kind string) handler.MapFunc {
 			client.MatchingFields{referencesIndex: kind + "/" + o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {
 			return nil
 		}
-		out := make([]reconcile.Request, len(list.Items))
-		for i := range list.Items {
-			out[i] = reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&list.Items[i])}
-		}
-		return out
+		return r.woken(list.Items, byInput)
 	}
 }

@@ -43,7 +43,7 @@ func (r *AppSourceReconciler) checkHeld(ctx context.Context, st *state) error {
 // status in the informer cache. While they roll, the reconcile waits and is
 // woken by their watches; a failed rollout is rolled back when asked.
 func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error {
-	report, err := health.Check(ctx, r.Cache, refsOf(st.objects, st.applied))
+	report, err := r.health.Check(ctx, r.Cache, refsOf(st.objects, st.applied))
 	if err != nil {
 		return failed(v1alpha1.HealthCheckFailedReason, err)
 	}

@@ -92,6 +92,9 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 		return failed(sourceReason(err), err)
 	}
 	gitFetches.WithLabelValues(map[bool]string{true: "network", false: "cache"}[res.Fetched]).Inc()
+	if st.pin == "" {
+		r.heads.put(client.ObjectKeyFromObject(st.obj), req, res)
+	}
 	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st.obj, res.Commit)
 	st.obj.Status.LastAttemptedRevision = st.revision
 	return checkPath(st.checkout, pathOrRoot(st.obj.Spec.Source.Path), res.Revision)
@@ -193,13 +196,25 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 }
 
 // resolve asks Git for the head of the ref, unless the reconcile only
-// follows a rollout of the revision last resolved.
+// follows a rollout of the revision last applied, or was woken by
+// something other than Git less than half an interval after Git was last
+// asked the same: the interval polls Git, and a push asks at once.
 func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source.Request) (source.Result, error) {
-	last := r.applied.revision(client.ObjectKeyFromObject(st.obj))
-	if st.trigger == "rollout" && st.pin == "" && last != "" {
+	key := client.ObjectKeyFromObject(st.obj)
+	if st.pin != "" {
+		return r.Source.Resolve(ctx, req) // a commit: nothing to ask
+	}
+	if last := r.applied.revision(key); st.trigger == "rollout" && last != "" {
 		return source.Result{Revision: last, Commit: commitOf(last)}, nil
 	}
-	return r.Source.Resolve(ctx, req)
+	if res, ok := r.heads.recent(key, req, st.obj.Spec.Interval.Duration/2); ok && !asksGit(st.trigger) {
+		return res, nil
+	}
+	res, err := r.Source.Resolve(ctx, req)
+	if err == nil {
+		r.heads.put(key, req, res)
+	}
+	return res, err
 }
 
 // decrypt decrypts every SOPS file under the path. Without keys configured,

@@ -189,7 +189,8 @@ type HistoryEntry struct {
 	// +optional
 	Message string `json:"message,omitempty"`
 	// TriggeredBy says what started it: spec, request, webhook, rollout (a
-	// managed workload changed) or interval.
+	// managed workload changed), input (a Secret or ConfigMap it reads
+	// changed), upstream (an AppSource it depends on changed) or interval.
 	// +optional
 	TriggeredBy string `json:"triggeredBy,omitempty"`
 	// StartedAt is when the reconcile began.

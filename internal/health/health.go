@@ -7,10 +7,12 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
@@ -59,12 +61,36 @@ type Result struct {
 // Report is the status of every checked object.
 type Report []Result
 
+// Checker checks objects and remembers each one's kstatus by resourceVersion:
+// an object that has not changed since it was last checked is not
+// evaluated again. The zero Checker is ready; it is safe for concurrent use.
+type Checker struct {
+	mu   sync.Mutex
+	seen map[types.UID]evaluated
+}
+
+// evaluated is the kstatus of one version of an object.
+type evaluated struct {
+	resourceVersion string
+	status          Status
+	message         string
+}
+
+// maxRemembered bounds the objects a Checker remembers; past it, it
+// forgets them all and starts again.
+const maxRemembered = 50_000
+
 // Check reads each object from reader (an informer cache in the controller)
 // and computes its kstatus. Until the cache has seen an apply, the object
 // the apply returned is evaluated instead; without one, an object the cache
 // does not hold or holds at an older generation is InProgress: it was just
 // applied, and its watch event is on the way.
 func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
+	return new(Checker).Check(ctx, reader, refs)
+}
+
+// Check is the package's Check, remembering what it evaluates.
+func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
 	report := make(Report, 0, len(refs))
 	for _, ref := range refs {
 		obj := &unstructured.Unstructured{}
@@ -89,11 +115,33 @@ func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error
 				continue
 			}
 		}
-		res := Evaluate(ref, obj)
+		res := c.evaluate(ref, obj)
 		res.Object = obj
 		report = append(report, res)
 	}
 	return report, nil
+}
+
+// evaluate is Evaluate, once per version of an object.
+func (c *Checker) evaluate(ref Ref, obj *unstructured.Unstructured) Result {
+	uid, version := obj.GetUID(), obj.GetResourceVersion()
+	if uid == "" || version == "" {
+		return Evaluate(ref, obj)
+	}
+	c.mu.Lock()
+	e, ok := c.seen[uid]
+	c.mu.Unlock()
+	if ok && e.resourceVersion == version {
+		return Result{Ref: ref, Status: e.status, Message: e.message}
+	}
+	res := Evaluate(ref, obj)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen == nil || len(c.seen) >= maxRemembered {
+		c.seen = map[types.UID]evaluated{}
+	}
+	c.seen[uid] = evaluated{resourceVersion: version, status: res.Status, message: res.Message}
+	return res
 }
 
 // Evaluate computes the status of one live object.

@@ -82,3 +82,37 @@ func TestCheckBeforeTheCacheCatchesUp(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckerEvaluatesEachVersionOnce: a Checker judges an object by what
+// it computed for the same resourceVersion, and computes again when the
+// version changes.
+func TestCheckerEvaluatesEachVersionOnce(t *testing.T) {
+	deploy := schema.GroupVersionKind{Group: "apps", Version: "v1", Kind: "Deployment"}
+	ref := Ref{GroupVersionKind: deploy, Namespace: "ns", Name: "web"}
+	versioned := func(rv string, generation, observed int64) cached {
+		d := deployment(generation, observed)
+		d.SetUID("uid-1")
+		d.SetResourceVersion(rv)
+		return cached{"web": d}
+	}
+	var c Checker
+	check := func(cache cached) Status {
+		t.Helper()
+		report, err := c.Check(context.Background(), cache, []Ref{ref})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return report[0].Status
+	}
+	if got := check(versioned("1", 2, 1)); got != InProgress {
+		t.Fatalf("status not observed yet: %s, want InProgress", got)
+	}
+	// The same version can only hold the same object; a different one
+	// proves the status came from memory.
+	if got := check(versioned("1", 2, 2)); got != InProgress {
+		t.Errorf("same resourceVersion: %s, want the remembered InProgress", got)
+	}
+	if got := check(versioned("2", 2, 2)); got != Current {
+		t.Errorf("new resourceVersion: %s, want Current", got)
+	}
+}

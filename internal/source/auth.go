@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/binary"
@@ -38,6 +39,14 @@ type Credentials struct {
 	// KnownHosts is the known_hosts content the SSH server's key must match
 	// (key "known_hosts"). Required for ssh:// URLs.
 	KnownHosts []byte
+}
+
+// Equal reports whether c and o hold the same values.
+func (c Credentials) Equal(o Credentials) bool {
+	return bytes.Equal(c.Username, o.Username) && bytes.Equal(c.Password, o.Password) &&
+		bytes.Equal(c.BearerToken, o.BearerToken) && bytes.Equal(c.CAFile, o.CAFile) &&
+		bytes.Equal(c.Identity, o.Identity) && bytes.Equal(c.Passphrase, o.Passphrase) &&
+		bytes.Equal(c.KnownHosts, o.KnownHosts)
 }
 
 // fingerprint is a digest of every field, used (keyed with the cache's salt)

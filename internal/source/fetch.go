@@ -47,6 +47,12 @@ type Request struct {
 	Path string
 }
 
+// Equal reports whether r and o ask for the same thing with the same
+// credentials.
+func (r Request) Equal(o Request) bool {
+	return r.URL == o.URL && r.Ref == o.Ref && r.Path == o.Path && r.Credentials.Equal(o.Credentials)
+}
+
 // Result describes the revision a request resolved to.
 type Result struct {
 	// Revision is "main@sha1:<hash>", "v1.2.0@sha1:<hash>" or "sha1:<hash>".
