@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -111,7 +112,21 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(workload("DaemonSet"), owner).
 		WatchesRawSource(source.Channel(r.pushes, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
+		WithLogConstructor(requestLogger(mgr.GetLogger().WithValues("controller", "appsource"))).
 		Complete(r)
+}
+
+// requestLogger names the AppSource on every line of a reconcile, as
+// controller-runtime's default does, in one call with plain strings: a
+// reconcile that changes nothing should not spend more on its logger than
+// on its work.
+func requestLogger(log logr.Logger) func(*reconcile.Request) logr.Logger {
+	return func(req *reconcile.Request) logr.Logger {
+		if req == nil {
+			return log
+		}
+		return log.WithValues("AppSource", req.String(), "namespace", req.Namespace, "name", req.Name)
+	}
 }
 
 // workload is an empty apps/v1 object of kind, for a watch.

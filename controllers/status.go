@@ -41,7 +41,7 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 	if equality.Semantic.DeepEqual(st.before, &obj.Status) {
 		return result, nil // a reconcile that changed nothing writes nothing
 	}
-	if err := r.Status().Patch(ctx, obj, st.patch); err != nil {
+	if err := r.Status().Patch(ctx, obj, st.statusPatch()); err != nil {
 		return ctrl.Result{}, errors.Join(runErr, fmt.Errorf("write status: %w", err))
 	}
 	return result, nil
@@ -96,12 +96,20 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 	return ctrl.Result{RequeueAfter: st.soonest(retryInterval(obj))}
 }
 
-// snapshot remembers the AppSource as written last, as the base of the
-// next status patch. The lock fails the write of a reconcile that read an
-// AppSource older than its last status write; the retry reads it afresh.
+// snapshot remembers the status as written last, the base of the next
+// status patch.
 func (st *state) snapshot() {
 	st.before = st.obj.Status.DeepCopy()
-	st.patch = client.MergeFromWithOptions(st.obj.DeepCopy(), client.MergeFromWithOptimisticLock{})
+}
+
+// statusPatch patches the status as written last into the status now; a
+// reconcile changes nothing else of the AppSource. The lock fails the write
+// of a reconcile that read an AppSource older than its last status write;
+// the retry reads it afresh.
+func (st *state) statusPatch() client.Patch {
+	base := st.obj.DeepCopy()
+	base.Status = *st.before
+	return client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})
 }
 
 // recheckWithin asks to look again within d, when d is positive.

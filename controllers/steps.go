@@ -28,7 +28,6 @@ import (
 type state struct {
 	obj      *v1alpha1.AppSource
 	before   *v1alpha1.AppSourceStatus // as last written: an unchanged status is not written again
-	patch    client.Patch              // from the status as last written
 	started  time.Time
 	workDir  string // private to this reconcile; removed when it ends
 	checkout string // workDir/checkout
@@ -375,7 +374,7 @@ func (r *AppSourceReconciler) recordIntent(ctx context.Context, st *state, rende
 		return nil
 	}
 	st.obj.Status.Inventory = toInventory(union(inventory, rendered))
-	if err := r.Status().Patch(ctx, st.obj, st.patch); err != nil {
+	if err := r.Status().Patch(ctx, st.obj, st.statusPatch()); err != nil {
 		return fmt.Errorf("record the inventory before applying: %w", err)
 	}
 	st.snapshot()
@@ -411,10 +410,11 @@ func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Option
 }
 
 // secret reads a Secret of the AppSource's own namespace: no reference can
-// reach another namespace.
+// reach another namespace. It is the cache's own copy: read it, never
+// change it.
 func (r *AppSourceReconciler) secret(ctx context.Context, obj *v1alpha1.AppSource, name string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, secret); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, secret, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read Secret/%s/%s: %w", obj.Namespace, name, err))
 	}
 	return secret, nil

@@ -18,8 +18,12 @@ type Entry struct {
 
 // EntryFor returns the inventory entry of obj.
 func EntryFor(obj *unstructured.Unstructured) Entry {
-	gvk := obj.GroupVersionKind()
-	return Entry{ID: idOf(obj.GetNamespace(), obj.GetName(), gvk.GroupKind()), Version: gvk.Version}
+	// apiVersion is "group/version", or "version" for the core group.
+	group, version, grouped := strings.Cut(obj.GetAPIVersion(), "/")
+	if !grouped {
+		group, version = "", group
+	}
+	return Entry{ID: idOf(obj.GetNamespace(), obj.GetName(), schema.GroupKind{Group: group, Kind: obj.GetKind()}), Version: version}
 }
 
 func idOf(namespace, name string, gk schema.GroupKind) string {

@@ -15,8 +15,9 @@ import (
 // there is none. A kind that cannot be read (not served yet, or forbidden to
 // the impersonated user) reads as nil: the object is simply applied.
 func readLive(ctx context.Context, r client.Reader, want *unstructured.Unstructured) (*unstructured.Unstructured, error) {
-	have := &unstructured.Unstructured{}
-	have.SetGroupVersionKind(want.GroupVersionKind())
+	// Built as a map: SetGroupVersionKind copies and parses, and this runs
+	// for every object of every drift check.
+	have := &unstructured.Unstructured{Object: map[string]any{"apiVersion": want.GetAPIVersion(), "kind": want.GetKind()}}
 	// Read only, never changed: a cache's own copy will do.
 	err := r.Get(ctx, client.ObjectKeyFromObject(want), have, client.UnsafeDisableDeepCopy)
 	switch {

@@ -93,8 +93,8 @@ func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error
 func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
 	report := make(Report, 0, len(refs))
 	for _, ref := range refs {
-		obj := &unstructured.Unstructured{}
-		obj.SetGroupVersionKind(ref.GroupVersionKind)
+		gvk := ref.GroupVersionKind
+		obj := &unstructured.Unstructured{Object: map[string]any{"apiVersion": gvk.GroupVersion().String(), "kind": gvk.Kind}}
 		// Read only, never changed: the cache's own copy will do.
 		err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, obj, client.UnsafeDisableDeepCopy)
 		switch {

@@ -196,7 +196,7 @@ func BenchmarkDriftCheck(b *testing.B) {
 			before := resourceVersions(b, app.ns, obj)
 
 			// Paced so that each reconcile ends before the next event.
-			pace := 200*time.Millisecond + 100*time.Millisecond*time.Duration((size.deployments+size.others)/100)
+			pace := 50*time.Millisecond + 100*time.Millisecond*time.Duration((size.deployments+size.others)/100)
 			touch := func(name string, i int) {
 				secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: app.ns}}
 				patch := client.RawPatch(types.MergePatchType, fmt.Appendf(nil, `{"metadata":{"annotations":{"touched":"%d"}}}`, i))
