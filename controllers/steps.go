@@ -76,7 +76,8 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	if st.pin != "" {
 		req.Ref = source.Ref{Commit: commitOf(st.pin)}
 	}
-	if r.reuseRender(ctx, st, req) {
+	head, reused := r.reuseRender(ctx, st, req)
+	if reused {
 		return nil
 	}
 	dir, err := os.MkdirTemp(r.WorkDir, "reconcile-")
@@ -85,13 +86,14 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	}
 	st.workDir, st.checkout = dir, filepath.Join(dir, "checkout")
 	start := time.Now()
-	res, err := r.Source.Fetch(ctx, req, st.checkout)
+	res, err := r.Source.FetchAt(ctx, req, head, st.checkout)
 	gitFetchSeconds.Observe(time.Since(start).Seconds())
 	if err != nil {
 		return failed(sourceReason(err), err)
 	}
 	gitFetches.WithLabelValues(map[bool]string{true: "network", false: "cache"}[res.Fetched]).Inc()
-	if st.pin == "" {
+	if st.pin == "" && head.Commit == "" {
+		// Fetch asked Git for the head; a head given was remembered already.
 		r.heads.put(client.ObjectKeyFromObject(st.obj), req, res)
 	}
 	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st.obj, res.Commit)
@@ -172,26 +174,26 @@ func checkPath(checkout, path, revision string) error {
 
 // reuseRender takes the objects of the last render when the commit, the spec
 // and the Secrets it read are the same. Only an AppSource with a remembered
-// render asks the remote (ls-remote) first; otherwise Fetch lists the refs
-// itself and asking twice would cost a round trip.
-func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req source.Request) bool {
+// render resolves the head first; otherwise Fetch lists the refs itself.
+// When it cannot reuse, it returns the head it resolved, for the fetch.
+func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req source.Request) (source.Result, bool) {
 	key := client.ObjectKeyFromObject(st.obj)
 	if !r.rendered.has(key) {
-		return false
+		return source.Result{}, false
 	}
 	res, err := r.resolve(ctx, st, req)
 	if err != nil {
-		return false
+		return source.Result{}, false
 	}
 	inputs := r.inputsKey(ctx, st.obj, res.Commit)
 	objs := r.rendered.get(key, inputs)
 	if inputs == "" || objs == nil {
-		return false
+		return res, false
 	}
 	gitFetches.WithLabelValues("reused").Inc()
 	st.revision, st.inputs, st.objects, st.cached = pinned(st, res.Revision), inputs, objs, true
 	st.obj.Status.LastAttemptedRevision = st.revision
-	return true
+	return res, true
 }
 
 // resolve asks Git for the head of the ref, unless the reconcile only

@@ -43,7 +43,7 @@ func (c *Client) checkout(ctx context.Context, r *request, s synced, dir string)
 		return Result{}, corrupt(err)
 	}
 	res = Result{Revision: revision(s.t.name, s.commit), Commit: s.commit.String(),
-		RefName: s.t.name, Fetched: s.fetched}
+		RefName: s.t.name, Fetched: s.fetched, target: s.t}
 	if r.Path != "" {
 		if res.PathHash, err = pathHash(tree, r.Path); err != nil {
 			return Result{}, err

@@ -68,6 +68,9 @@ type Result struct {
 	// Fetched reports that the remote was asked for objects because the
 	// cache did not hold the revision; false when it did.
 	Fetched bool
+
+	// target is the ref as the remote advertised it, for FetchAt.
+	target target
 }
 
 // request is a validated Request.
@@ -78,6 +81,8 @@ type request struct {
 	red redactor
 	// key names the cache entry; display is the URL for messages.
 	key, display string
+	// head is the ref as resolved already; nil asks the remote.
+	head *target
 }
 
 // prepare validates req. Errors are returned as *Error already.
@@ -117,9 +122,22 @@ func (r *request) failAt(op, ref string, err error) error {
 // is left empty again when Fetch fails). Concurrent calls for the same
 // repository and ref share one fetch.
 func (c *Client) Fetch(ctx context.Context, req Request, dir string) (Result, error) {
+	return c.FetchAt(ctx, req, Result{}, dir)
+}
+
+// FetchAt is Fetch of head, what Resolve or Fetch returned for req, without
+// asking the remote for its refs again: a caller that has just resolved
+// the ref saves a round trip. A head the cache holds is checked out with
+// no request at all; otherwise the ref is fetched, and the Result names
+// what came, newer than head if the ref moved since. A head that did not
+// come from Resolve or Fetch is resolved as Fetch does.
+func (c *Client) FetchAt(ctx context.Context, req Request, head Result, dir string) (Result, error) {
 	r, err := c.prepare("fetch", req, true)
 	if err != nil {
 		return Result{}, err
+	}
+	if !head.target.commit.IsZero() && req.Ref.Commit == "" {
+		r.head = &head.target
 	}
 	if err := emptyDir(dir); err != nil {
 		return Result{}, r.fail("fetch", withKind(ErrInvalidRequest, err))
@@ -157,7 +175,11 @@ type synced struct {
 // entry and ref. The shared work is bounded by Options.Timeout, not by the
 // first caller's context; each caller still returns when its own ends.
 func (c *Client) syncShared(ctx context.Context, r *request) (synced, error) {
-	ch := c.group.DoChan(r.key+"\x00"+r.Ref.String(), func() (any, error) {
+	key := r.key + "\x00" + r.Ref.String()
+	if r.head != nil {
+		key += "\x00" + r.head.commit.String() // callers that resolved another head sync apart
+	}
+	ch := c.group.DoChan(key, func() (any, error) {
 		e := c.cache.acquire(r.key)
 		defer c.cache.release(e)
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.Timeout)
@@ -175,9 +197,10 @@ func (c *Client) syncShared(ctx context.Context, r *request) (synced, error) {
 	}
 }
 
-// sync makes the cache entry hold the revision ref points at now.
+// sync makes the cache entry hold the revision ref points at now, or the
+// head the caller resolved.
 func (c *Client) sync(ctx context.Context, r *request, e *entry) (synced, error) {
-	t, err := resolveTarget(ctx, r)
+	t, err := wantedTarget(ctx, r)
 	if err != nil {
 		return synced{}, err
 	}
@@ -189,6 +212,14 @@ func (c *Client) sync(ctx context.Context, r *request, e *entry) (synced, error)
 		s, err = c.syncLocked(ctx, r, e, t)
 	}
 	return s, err
+}
+
+// wantedTarget is the head the caller resolved, or else the remote's.
+func wantedTarget(ctx context.Context, r *request) (target, error) {
+	if r.head != nil {
+		return *r.head, nil
+	}
+	return resolveTarget(ctx, r)
 }
 
 // syncLocked checks the cache against t and fetches when it is behind;

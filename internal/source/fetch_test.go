@@ -256,3 +256,37 @@ func TestIncrementalFetchIsThin(t *testing.T) {
 		t.Errorf("one changed file grew the cache by %d bytes (whole tree: %d)", grown, before)
 	}
 }
+
+// FetchAt of a resolved head does not ask for the refs again: the fetch is
+// the upload-pack exchange alone, and a head the cache holds costs no
+// request at all. Fetch, for comparison, resolves first.
+func TestFetchAtSkipsTheSecondRefListing(t *testing.T) {
+	f := newFixture(t)
+	c := newClient(t)
+	req := f.req(Ref{Branch: "main"})
+	fetchOK(t, c, req)
+	f.repo.WriteFile("deploy/app.yaml", "kind: Secret\n")
+	second := f.repo.Commit("second")
+
+	head, err := c.Resolve(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := f.srv.Requests()
+	res, err := c.FetchAt(context.Background(), req, head, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// go-git's fetch reads the advertisement once, then posts upload-pack.
+	if n := f.srv.Requests() - before; n != 2 || res.Revision != "main@sha1:"+second || !res.Fetched {
+		t.Errorf("FetchAt a new head: %d requests, %s (fetched %v); want 2, main@sha1:%s (fetched)", n, res.Revision, res.Fetched, second)
+	}
+	before = f.srv.Requests()
+	if res, err = c.FetchAt(context.Background(), req, head, t.TempDir()); err != nil || f.srv.Requests() != before || res.Fetched {
+		t.Errorf("FetchAt a cached head: %d requests, fetched %v, %v; want none", f.srv.Requests()-before, res.Fetched, err)
+	}
+	before = f.srv.Requests()
+	if _, err := c.Fetch(context.Background(), req, t.TempDir()); err != nil || f.srv.Requests()-before != 1 {
+		t.Errorf("Fetch of a cached head: %d requests, %v; want 1 (the ref listing)", f.srv.Requests()-before, err)
+	}
+}

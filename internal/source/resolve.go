@@ -17,5 +17,5 @@ func (c *Client) Resolve(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, r.fail("resolve", err)
 	}
-	return Result{Revision: revision(t.name, t.commit), Commit: t.commit.String(), RefName: t.name}, nil
+	return Result{Revision: revision(t.name, t.commit), Commit: t.commit.String(), RefName: t.name, target: t}, nil
 }

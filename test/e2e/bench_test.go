@@ -296,7 +296,7 @@ func BenchmarkDriftCheckAtInterval(b *testing.B) {
 	}
 	cpu = mgr.cpu(b) - cpu - time.Duration(float64(idle)*time.Since(start).Seconds()/idleWindow.Seconds())
 	reconciles = mgr.reconciles(b) - reconciles
-	b.ReportMetric(float64((cpu / time.Duration(max(reconciles, 1))).Microseconds())/1000, "controller-cpu-ms")
+	b.ReportMetric(float64((cpu/time.Duration(max(reconciles, 1))).Microseconds())/1000, "controller-cpu-ms")
 	b.ReportMetric(float64(app.server.Requests()-requests)/float64(max(reconciles, 1)), "git-requests/reconcile")
 	b.ReportMetric(float64(reconciles), "reconciles")
 	b.ReportMetric(float64(idle.Microseconds())/1000/idleWindow.Seconds(), "idle-cpu-ms/s")
