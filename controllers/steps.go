@@ -205,8 +205,10 @@ func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source
 	if st.pin != "" {
 		return r.Source.Resolve(ctx, req) // a commit: nothing to ask
 	}
-	if last := r.applied.revision(key); st.trigger == "rollout" && last != "" {
-		return source.Result{Revision: last, Commit: commitOf(last)}, nil
+	if st.trigger == "rollout" {
+		if last := r.applied.revision(key); last != "" {
+			return source.Result{Revision: last, Commit: commitOf(last)}, nil
+		}
 	}
 	if res, ok := r.heads.recent(key, req, st.obj.Spec.Interval.Duration/2); ok && !asksGit(st.trigger) {
 		return res, nil

@@ -85,11 +85,6 @@ const maxRemembered = 50_000
 // the apply returned is evaluated instead; without one, an object the cache
 // does not hold or holds at an older generation is InProgress: it was just
 // applied, and its watch event is on the way.
-func Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
-	return new(Checker).Check(ctx, reader, refs)
-}
-
-// Check is the package's Check, remembering what it evaluates.
 func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
 	report := make(Report, 0, len(refs))
 	for _, ref := range refs {

@@ -72,7 +72,7 @@ func TestCheckBeforeTheCacheCatchesUp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			report, err := Check(context.Background(), tt.cache, []Ref{tt.ref})
+			report, err := new(Checker).Check(context.Background(), tt.cache, []Ref{tt.ref})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -38,7 +38,7 @@ func TestHealthReportsCurrentInProgressAndFailed(t *testing.T) {
 	var report health.Report
 	eventually(t, time.Minute, "web Current", func(ctx context.Context) (bool, error) {
 		var err error
-		report, err = health.Check(ctx, k8s, refs)
+		report, err = new(health.Checker).Check(ctx, k8s, refs)
 		return err == nil && report[0].Status == health.Current, err
 	})
 	want := []health.Status{health.Current, health.InProgress, health.Failed, health.InProgress}
