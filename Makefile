@@ -25,8 +25,9 @@ generate: ## Regenerate deepcopy code, the CRD and RBAC with controller-gen.
 	$(TOOLS) controller-gen rbac:roleName=driftless-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify
-verify: generate ## Fail when a generated file is stale or go.mod is untidy.
+verify: generate ## Fail when a generated file is stale, go.mod is untidy or a large file is tracked.
 	go mod tidy -diff
+	@hack/check-large-files.sh
 	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
 		git status --porcelain -- api config go.mod go.sum; git diff -- api config | head -50; \
 		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
@@ -42,11 +43,15 @@ k8s-binaries: ## Build the local control plane binaries into bin/k8s/ (once per 
 	@hack/build-k8s.sh
 
 .PHONY: test
-test: ## Every test: unit, and end to end on a local control plane.
+test: tools ## Every test: unit, and end to end on a local control plane.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) $(GO_TEST) ./...
 
+.PHONY: tools
+tools: ## Build the reference CLIs (kustomize, helm, sops) the fidelity tests compare with, once per version.
+	@hack/build-tools.sh kustomize helm sops >/dev/null
+
 .PHONY: bench
-bench: ## Benchmarks, each beside its baseline from the same run.
+bench: tools ## Benchmarks, each beside its baseline from the same run.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -benchmem $$(go list ./... | grep -v /test/e2e)
 	@# End-to-end figures are medians over many commits: a fixed count, not a time.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -skip=ManyAppSources -benchtime=50x ./test/e2e/
