@@ -55,11 +55,15 @@ type AppSourceReconciler struct {
 	// MaxConcurrentReconciles bounds how many AppSources reconcile at once.
 	MaxConcurrentReconciles int
 
-	// AllowCrossNamespaceRefs lets dependsOn name AppSources of other namespaces.
+	// AllowCrossNamespaceRefs lets dependsOn and promotion.after name
+	// AppSources of other namespaces.
 	AllowCrossNamespaceRefs bool
 	// DefaultServiceAccount is impersonated, in the AppSource's namespace,
 	// when an AppSource names none; empty applies as the manager itself.
 	DefaultServiceAccount string
+	// Failpoints make steps fail on purpose, for the fault tests; empty
+	// in production.
+	Failpoints Failpoints
 
 	rendered rendered                // last render of each AppSource, by inputs
 	pushes   chan event.GenericEvent // AppSources a webhook push asks to reconcile
@@ -157,6 +161,11 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if st.workDir != "" {
 			os.RemoveAll(st.workDir) // plaintext never outlives the reconcile
 		}
+		// A panic is a failure of its step: without this the status writer
+		// would see no error and mark a revision good that was never applied.
+		if v := recover(); v != nil {
+			err = panicked(ctx, st.step, v)
+		}
 		result, err = r.writeStatus(ctx, st, err)
 	}()
 	if obj.Spec.Suspend {
@@ -166,8 +175,9 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	runCtx, cancel := context.WithTimeout(ctx, r.timeout(obj))
 	defer cancel()
 	steps := []step{
-		r.checkDependencies, r.checkHeld, r.checkPromotion, timed("fetch", r.fetch), timed("decrypt", r.decrypt), timed("render", r.render), r.plan,
-		timed("apply", r.apply), timed("prune", r.prune), timed("health", r.checkHealth),
+		r.timed("dependencies", r.checkDependencies), r.timed("held", r.checkHeld), r.timed("promotion", r.checkPromotion),
+		r.timed("fetch", r.fetch), r.timed("decrypt", r.decrypt), r.timed("render", r.render), r.timed("plan", r.plan),
+		r.timed("apply", r.apply), r.timed("prune", r.prune), r.timed("health", r.checkHealth),
 	}
 	for _, s := range steps {
 		if err := s(runCtx, st); err != nil {

@@ -46,7 +46,7 @@ func (r *AppSourceReconciler) dependencyKey(obj *v1alpha1.AppSource, ref v1alpha
 	if ref.Namespace != "" && ref.Namespace != obj.Namespace {
 		if !r.AllowCrossNamespaceRefs {
 			return key, stalled(v1alpha1.AccessDeniedReason,
-				fmt.Errorf("dependsOn %s/%s is in another namespace, which the operator does not allow", ref.Namespace, ref.Name))
+				fmt.Errorf("AppSource %s/%s (dependsOn or promotion.after) is in another namespace, which the operator does not allow: see --allow-cross-namespace-refs", ref.Namespace, ref.Name))
 		}
 		key.Namespace = ref.Namespace
 	}

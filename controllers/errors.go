@@ -1,11 +1,14 @@
 package controllers
 
 import (
+	"context"
 	"errors"
+	"runtime/debug"
 	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
@@ -48,6 +51,18 @@ func (e *waitingError) Error() string { return e.msg }
 
 func waiting(reason string, after time.Duration, format string, args ...any) error {
 	return &waitingError{reason: reason, after: after, msg: fmt.Sprintf(format, args...)}
+}
+
+// panicked turns a panic in step into a failure of the reconcile, logged
+// with its stack: the manager keeps running and nothing is marked good.
+func panicked(ctx context.Context, step string, v any) error {
+	if step == "" {
+		step = "start"
+	}
+	err := fmt.Errorf("panic in step %s: %v", step, v)
+	log.FromContext(ctx).Error(err, "reconcile panicked", "step", step, "stack", string(debug.Stack()))
+	reconcilePanics.WithLabelValues(step).Inc()
+	return failed(v1alpha1.ReconcilePanicReason, err)
 }
 
 // sourceReason maps a fetch error to its condition reason.

@@ -20,8 +20,12 @@ var (
 	}, []string{"result"})
 	stepSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "driftless_reconcile_step_duration_seconds",
-		Help:    "Duration of each reconcile step: fetch, decrypt, render, apply, prune, health.",
+		Help:    "Duration of each reconcile step: dependencies, held, promotion, fetch, decrypt, render, plan, apply, prune, health.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+	}, []string{"step"})
+	reconcilePanics = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "driftless_reconcile_panics_total",
+		Help: "Reconciles that panicked, by step: each is a defect to report.",
 	}, []string{"step"})
 	objectsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "driftless_objects_total",
@@ -56,7 +60,7 @@ var (
 )
 
 func init() {
-	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag,
+	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, reconcilePanics, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag,
 		gitFetches, gitFetchSeconds)
 }
 
@@ -87,11 +91,14 @@ func forgetMetrics(obj *v1alpha1.AppSource) {
 	rolloutPhase.DeletePartialMatch(labels)
 }
 
-// timed runs a step and records its duration under name.
-func timed(name string, s step) step {
+// timed runs a step as name: its duration is recorded, and a panic in it
+// is reported under that name.
+func (r *AppSourceReconciler) timed(name string, s step) step {
 	return func(ctx context.Context, st *state) error {
+		st.step = name
 		start := time.Now()
 		defer func() { stepSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds()) }()
+		r.Failpoints.hit(name)
 		return s(ctx, st)
 	}
 }

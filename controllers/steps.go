@@ -53,6 +53,8 @@ type state struct {
 	// a workload's status only follows a rollout: the revision last applied
 	// stands for the head, and an unchanged apply is skipped.
 	trigger string
+	step    string // the step running now, named on a panic
+
 
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs

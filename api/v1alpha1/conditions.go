@@ -41,6 +41,9 @@ const (
 	RolledBackReason              = "RolledBack"
 	AbortedReason                 = "Aborted"
 	InvalidSpecReason             = "InvalidSpec"
+	// ReconcilePanicReason: a step panicked; the message names it. Nothing
+	// is marked good and the next reconcile retries.
+	ReconcilePanicReason = "ReconcilePanic"
 )
 
 // Annotations that people and the CLI set to ask for something, and that

@@ -108,7 +108,12 @@ func (o *buildOptions) dir(ctx context.Context, dir string) error {
 		return err
 	}
 	defer cleanup()
-	r := &controllers.AppSourceReconciler{WorkDir: work}
+	c := controllers.DefaultConfig()
+	c.WorkDir = work
+	r, err := controllers.NewStandalone(nil, nil, c)
+	if err != nil {
+		return err
+	}
 	built, err := r.Build(ctx, obj, controllers.BuildOptions{LocalPath: dir, Keys: &keys})
 	if err != nil {
 		return buildError(err, "--age-key-file")

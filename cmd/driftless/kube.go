@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -22,8 +21,6 @@ import (
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/controllers"
-	"github.com/driftless-dev/driftless/internal/apply"
-	"github.com/driftless-dev/driftless/internal/source"
 )
 
 // scheme knows AppSources and the built-in kinds the controller reads.
@@ -101,21 +98,13 @@ func (k *kube) explain(err error, key client.ObjectKey) error {
 // reconciler is the controller's reconciler, wired to this cluster for
 // builds and diffs only: nothing is applied. Its Git cache lives in work.
 func (k *kube) reconciler(work string) (*controllers.AppSourceReconciler, error) {
-	opts := source.DefaultOptions()
-	opts.CacheDir = filepath.Join(work, "git")
-	git, err := source.New(opts)
-	if err != nil {
-		return nil, err
-	}
-	applier, err := apply.NewManager(k.config, nil)
+	c := controllers.DefaultConfig()
+	c.WorkDir = work
+	r, err := controllers.NewStandalone(k.config, k.client, c)
 	if err != nil {
 		return nil, k.explain(err, client.ObjectKey{})
 	}
-	return &controllers.AppSourceReconciler{
-		// The cluster itself stands for the informer cache: the blue-green
-		// plan reads which colour serves.
-		Client: k.client, Cache: k.client, Mapper: k.client.RESTMapper(), Source: git, Apply: applier, WorkDir: work,
-	}, nil
+	return r, nil
 }
 
 // workDir is a private directory for one command, removed by the returned

@@ -21,7 +21,7 @@ import (
 )
 
 // startManager runs the AppSource controller until the test ends.
-func startManager(t testing.TB, configure ...func(*controllers.AppSourceReconciler)) *controllers.AppSourceReconciler {
+func startManager(t testing.TB, configure ...func(*controllers.Config)) *controllers.AppSourceReconciler {
 	t.Helper()
 	r, _ := harness.StartManager(t, cfg, harness.Options{Scheme: scheme, Configure: configure})
 	return r

@@ -170,7 +170,7 @@ func TestDependsOnWaitsAndRefusesCycles(t *testing.T) {
 // With a default service account, an AppSource that names none applies as
 // that account of its namespace, and gets only what RBAC grants it.
 func TestDefaultServiceAccountLocksTenantsDown(t *testing.T) {
-	startManager(t, func(r *controllers.AppSourceReconciler) { r.DefaultServiceAccount = "default" })
+	startManager(t, func(c *controllers.Config) { c.DefaultServiceAccount = "default" })
 	app := newGitApp(t)
 	obj := app.appSource(t, "web")
 	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.AccessDeniedReason)

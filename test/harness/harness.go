@@ -1,11 +1,11 @@
-// Package harness runs the AppSource controller in-process for tests, with
-// the real Git client and apply engine, against a real API server.
+// Package harness runs the AppSource controller in-process for tests, wired
+// as the manager binary wires it (controllers.NewManager), against a real
+// API server.
 package harness
 
 import (
 	"context"
 	"testing"
-	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -16,8 +16,6 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/driftless-dev/driftless/controllers"
-	"github.com/driftless-dev/driftless/internal/apply"
-	"github.com/driftless-dev/driftless/internal/source"
 )
 
 // Options shape the manager a test runs.
@@ -26,8 +24,8 @@ type Options struct {
 	// Namespaces limits the manager's cache, and so what it reconciles;
 	// empty means every namespace.
 	Namespaces []string
-	// Configure changes the reconciler before it starts.
-	Configure []func(*controllers.AppSourceReconciler)
+	// Configure changes the shipped configuration before the manager is built.
+	Configure []func(*controllers.Config)
 }
 
 // StartManager runs the controller until the test ends, or until stop is
@@ -46,29 +44,13 @@ func StartManager(t testing.TB, cfg *rest.Config, opts Options) (r *controllers.
 			mgrOpts.Cache.DefaultNamespaces[ns] = cache.Config{}
 		}
 	}
-	mgr, err := ctrl.NewManager(cfg, mgrOpts)
+	c := controllers.DefaultConfig()
+	c.WorkDir = t.TempDir()
+	for _, configure := range opts.Configure {
+		configure(&c)
+	}
+	mgr, r, err := controllers.NewManager(rest.CopyConfig(cfg), c, mgrOpts)
 	if err != nil {
-		t.Fatal(err)
-	}
-	gitOpts := source.DefaultOptions()
-	gitOpts.CacheDir = t.TempDir()
-	git, err := source.New(gitOpts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	applier, err := apply.NewManager(cfg, mgr.GetCache())
-	if err != nil {
-		t.Fatal(err)
-	}
-	r = &controllers.AppSourceReconciler{
-		Client: mgr.GetClient(), Cache: mgr.GetCache(), Mapper: mgr.GetRESTMapper(), Source: git, Apply: applier,
-		Recorder: mgr.GetEventRecorder("driftless"), WorkDir: t.TempDir(),
-		Timeout: time.Minute, MaxConcurrentReconciles: 2,
-	}
-	for _, c := range opts.Configure {
-		c(r)
-	}
-	if err := r.SetupWithManager(mgr); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

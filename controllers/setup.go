@@ -1,0 +1,227 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/render"
+	"github.com/driftless-dev/driftless/internal/source"
+	"github.com/driftless-dev/driftless/internal/webhook"
+)
+
+// Config is what the controller is built from. The manager fills it from
+// its flags; the test harness and the CLI start from DefaultConfig, so every
+// test runs the shipped configuration.
+type Config struct {
+	// WorkDir holds Git's cache and each reconcile's private checkout.
+	WorkDir string
+	// Timeout bounds one reconcile when the AppSource sets none.
+	Timeout time.Duration
+	// MaxConcurrentReconciles bounds how many AppSources reconcile at once.
+	MaxConcurrentReconciles int
+	// AllowCrossNamespaceRefs lets an AppSource name AppSources of other
+	// namespaces in dependsOn and promotion.after.
+	AllowCrossNamespaceRefs bool
+	// DefaultServiceAccount is impersonated, in the AppSource's namespace,
+	// when an AppSource names none; empty applies as the manager itself.
+	DefaultServiceAccount string
+	// RenderCacheSize is how many renders are remembered by their inputs.
+	RenderCacheSize int
+	// APICompression asks the API server to gzip its responses; off, as on a
+	// cluster's network inflating every watch event costs more CPU than the
+	// bytes save.
+	APICompression bool
+	// WebhookAddr is where the push receiver listens, when WebhookSecret is set.
+	WebhookAddr string
+	// WebhookSecret is "namespace/name" of a Secret whose keys
+	// "<name>.<provider>" hold the token of the receiver /hook/<name>.
+	WebhookSecret string
+	// Failpoints make steps fail on purpose, for the fault tests.
+	Failpoints Failpoints
+}
+
+// DefaultConfig returns the configuration the manager ships with.
+func DefaultConfig() Config {
+	return Config{
+		WorkDir:                 os.TempDir(),
+		Timeout:                 5 * time.Minute,
+		MaxConcurrentReconciles: 4,
+		RenderCacheSize:         256,
+		WebhookAddr:             ":9292",
+	}
+}
+
+// NewScheme returns a scheme with the built-in kinds and AppSource.
+func NewScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := v1alpha1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return scheme, nil
+}
+
+// NewManager builds a controller-runtime manager from opts (its scheme, when
+// unset, from NewScheme) and registers the AppSource controller, its probes
+// and, when configured, the push webhook receiver. It is the one place the
+// controller is wired; restCfg is changed as c asks.
+func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager, *AppSourceReconciler, error) {
+	if opts.Scheme == nil {
+		scheme, err := NewScheme()
+		if err != nil {
+			return nil, nil, err
+		}
+		opts.Scheme = scheme
+	}
+	restCfg.DisableCompression = !c.APICompression
+	mgr, err := ctrl.NewManager(restCfg, opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create manager: %w", err)
+	}
+	r, err := newReconciler(restCfg, mgr.GetCache(), c)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.Client = mgr.GetClient()
+	r.Cache = mgr.GetCache()
+	r.Mapper = mgr.GetRESTMapper()
+	r.Recorder = mgr.GetEventRecorder("driftless")
+	if err := r.SetupWithManager(mgr); err != nil {
+		return nil, nil, fmt.Errorf("set up the AppSource controller: %w", err)
+	}
+	if c.WebhookSecret != "" {
+		if err := addWebhook(mgr, restCfg, c.WebhookAddr, c.WebhookSecret, r.OnPush); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
+		return nil, nil, err
+	}
+	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+		return nil, nil, err
+	}
+	return mgr, r, nil
+}
+
+// NewStandalone builds the reconciler the CLI runs for builds and diffs: the
+// manager's parts, reading the cluster through cl directly, applying nothing.
+// With a nil cl it builds offline, from a local directory only.
+func NewStandalone(restCfg *rest.Config, cl client.Client, c Config) (*AppSourceReconciler, error) {
+	if cl == nil {
+		return &AppSourceReconciler{WorkDir: c.WorkDir, Timeout: c.Timeout}, nil
+	}
+	r, err := newReconciler(restCfg, nil, c)
+	if err != nil {
+		return nil, err
+	}
+	// The cluster itself stands for the informer cache: the blue-green plan
+	// reads which colour serves.
+	r.Client, r.Cache, r.Mapper = cl, cl, cl.RESTMapper()
+	return r, nil
+}
+
+// newReconciler builds the parts that do not depend on a manager. The
+// per-reconcile checkouts left by a process that was killed hold decrypted
+// files: they are removed before anything starts.
+func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSourceReconciler, error) {
+	gitOpts := source.DefaultOptions()
+	gitOpts.CacheDir = filepath.Join(c.WorkDir, "driftless-git")
+	git, err := source.New(gitOpts)
+	if err != nil {
+		return nil, err
+	}
+	applier, err := apply.NewManager(restCfg, cache)
+	if err != nil {
+		return nil, err
+	}
+	checkouts := filepath.Join(c.WorkDir, "driftless-checkouts")
+	if err := os.RemoveAll(checkouts); err != nil {
+		return nil, fmt.Errorf("remove the checkouts of an earlier run: %w", err)
+	}
+	if err := os.MkdirAll(checkouts, 0o700); err != nil {
+		return nil, err
+	}
+	r := &AppSourceReconciler{
+		Source:                  git,
+		Apply:                   applier,
+		WorkDir:                 checkouts,
+		Timeout:                 c.Timeout,
+		MaxConcurrentReconciles: c.MaxConcurrentReconciles,
+		AllowCrossNamespaceRefs: c.AllowCrossNamespaceRefs,
+		DefaultServiceAccount:   c.DefaultServiceAccount,
+		Failpoints:              c.Failpoints,
+	}
+	if c.RenderCacheSize > 0 {
+		r.RenderCache = render.NewCache(c.RenderCacheSize)
+	}
+	return r, nil
+}
+
+// receivers reads the webhook receivers from a Secret named "namespace/name":
+// each key "<name>.<provider>" (provider github, gitlab, gitea or generic)
+// holds the shared token of the endpoint /hook/<name>.
+func receivers(ctx context.Context, cfg *rest.Config, ref string) ([]webhook.Receiver, error) {
+	ns, name, ok := strings.Cut(ref, "/")
+	if !ok {
+		return nil, fmt.Errorf("--webhook-secret %q: want namespace/name", ref)
+	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		return nil, err
+	}
+	secret := &corev1.Secret{}
+	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, secret); err != nil {
+		return nil, fmt.Errorf("read webhook Secret %s: %w", ref, err)
+	}
+	var out []webhook.Receiver
+	for key, token := range secret.Data {
+		receiver, provider, ok := strings.Cut(key, ".")
+		if !ok {
+			return nil, fmt.Errorf("webhook Secret %s: key %q: want <name>.<provider>", ref, key)
+		}
+		out = append(out, webhook.Receiver{Name: receiver, Provider: webhook.Provider(provider), Secret: token})
+	}
+	return out, nil
+}
+
+// addWebhook serves the receivers of secretRef on addr while mgr runs.
+func addWebhook(mgr manager.Manager, cfg *rest.Config, addr, secretRef string, notify func(webhook.Push)) error {
+	list, err := receivers(context.Background(), cfg, secretRef)
+	if err != nil {
+		return err
+	}
+	h, err := webhook.NewHandler(webhook.DefaultOptions(), list, notify)
+	if err != nil {
+		return err
+	}
+	srv := webhook.NewServer(addr, h)
+	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		go func() {
+			<-ctx.Done()
+			_ = srv.Shutdown(context.Background())
+		}()
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("webhook receiver: %w", err)
+		}
+		return nil
+	}))
+}
