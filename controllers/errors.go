@@ -3,8 +3,8 @@ package controllers
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"

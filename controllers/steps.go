@@ -55,7 +55,6 @@ type state struct {
 	trigger string
 	step    string // the step running now, named on a panic
 
-
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
 	objects   []*unstructured.Unstructured // rendered, in apply order
