@@ -14,6 +14,7 @@ import (
 type Handler struct {
 	opts     Options
 	coalesce *coalescer
+	reading  chan struct{} // a slot per body being read: MaxConcurrent
 
 	mu        sync.RWMutex
 	receivers map[string]Receiver
@@ -29,7 +30,8 @@ func NewHandler(opts Options, receivers []Receiver, notify func(Push)) (*Handler
 	if notify == nil {
 		return nil, errors.New("webhook: notify is required")
 	}
-	h := &Handler{opts: opts, coalesce: newCoalescer(opts.Window, opts.MaxPending, notify)}
+	h := &Handler{opts: opts, coalesce: newCoalescer(opts.Window, opts.MaxPending, notify),
+		reading: make(chan struct{}, opts.MaxConcurrent)}
 	if err := h.SetReceivers(receivers); err != nil {
 		return nil, err
 	}
@@ -60,7 +62,11 @@ func (h *Handler) SetReceivers(receivers []Receiver) error {
 func (h *Handler) Close() { h.coalesce.close() }
 
 // ServeHTTP verifies one webhook request and notifies a valid push. Answers
-// carry no detail beyond the status: nothing about secrets or payloads.
+// carry no detail beyond the status: nothing about secrets or payloads, and
+// an unknown receiver is answered as a bad signature, so that an attacker
+// cannot learn which names exist. What can be checked from the headers is
+// checked before the body is read, and at most MaxConcurrent bodies are
+// read at once: memory stays bounded under a flood.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name, ok := strings.CutPrefix(r.URL.Path, h.opts.PathPrefix)
 	if !ok || name == "" || strings.Contains(name, "/") {
@@ -75,8 +81,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mu.RLock()
 	recv, ok := h.receivers[name]
 	h.mu.RUnlock()
-	if !ok {
-		http.NotFound(w, r)
+	if !ok || preauth[recv.Provider](r.Header, recv.Secret) != nil {
+		unauthorized(w)
+		return
+	}
+	select {
+	case h.reading <- struct{}{}:
+		defer func() { <-h.reading }()
+	default:
+		w.Header().Set("Retry-After", "1")
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
 		return
 	}
 	body, status := h.readBody(w, r)
@@ -87,7 +101,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	push, err := parsers[recv.Provider](r.Header, body, recv.Secret)
 	switch {
 	case errors.Is(err, errUnauthorized):
-		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		unauthorized(w)
 	case errors.Is(err, errNotPush):
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = io.WriteString(w, "ignored: not a push event\n")
@@ -98,6 +112,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.coalesce.submit(push)
 		_, _ = io.WriteString(w, "accepted\n")
 	}
+}
+
+// unauthorized is the one answer to an unknown receiver and a bad signature.
+func unauthorized(w http.ResponseWriter) {
+	http.Error(w, "invalid signature", http.StatusUnauthorized)
 }
 
 // readBody reads at most MaxBodyBytes, or says which status to answer.

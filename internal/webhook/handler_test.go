@@ -2,10 +2,13 @@ package webhook
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -124,10 +127,97 @@ func TestBodyLimit(t *testing.T) {
 	}
 }
 
+// TestUnauthenticatedFlood sends 200 concurrent 3 MiB requests with a bad
+// or missing signature, through a real HTTP server: every answer is 401 or
+// 503, at most MaxConcurrent bodies are read at once, and requests whose
+// headers already fail (GitLab's token, a missing signature) read no body.
+func TestUnauthenticatedFlood(t *testing.T) {
+	h, rec := newTestHandler(t, time.Hour)
+	var reading, most, read atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = &countingBody{ReadCloser: r.Body, reading: &reading, most: &most, read: &read}
+		h.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	big := bytes.Repeat([]byte("x"), 3<<20-1)
+	requests := []struct {
+		path    string
+		headers map[string]string
+	}{
+		{"/hook/gh", map[string]string{"X-Hub-Signature-256": "sha256=" + sign("wrong", big), "X-GitHub-Event": "push"}},
+		{"/hook/gl", map[string]string{"X-Gitlab-Token": "wrong", "X-Gitlab-Event": "Push Hook"}},
+		{"/hook/generic", nil},
+		{"/hook/nobody", map[string]string{"X-Signature": "sha256=" + sign(secret, big)}},
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, 200)
+	for i := range 200 {
+		wg.Go(func() {
+			rq := requests[i%len(requests)]
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+rq.path, bytes.NewReader(big))
+			for k, v := range rq.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := srv.Client().Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusUnauthorized && code != http.StatusServiceUnavailable {
+			t.Errorf("answer %d, want 401 or 503", code)
+		}
+	}
+	if m := most.Load(); m > int64(DefaultOptions().MaxConcurrent) {
+		t.Errorf("%d bodies read at once, want at most %d", m, DefaultOptions().MaxConcurrent)
+	}
+	// Only the GitHub quarter has a well-formed signature worth reading for.
+	if n, limit := read.Load(), int64(50*len(big)); n > limit {
+		t.Errorf("%d bytes read, want at most %d: requests failing on their headers read no body", n, limit)
+	}
+	if n := len(rec.all()); n != 0 {
+		t.Errorf("%d callbacks from unauthenticated requests", n)
+	}
+}
+
+// countingBody tracks the bodies being read at once and the bytes read.
+type countingBody struct {
+	io.ReadCloser
+	reading, most, read *atomic.Int64
+	started             bool
+}
+
+func (b *countingBody) Read(p []byte) (int, error) {
+	if !b.started {
+		b.started = true
+		n := b.reading.Add(1)
+		for m := b.most.Load(); n > m && !b.most.CompareAndSwap(m, n); m = b.most.Load() {
+		}
+	}
+	n, err := b.ReadCloser.Read(p)
+	b.read.Add(int64(n))
+	if err != nil && b.started {
+		b.reading.Add(-1)
+		b.started = false
+	}
+	return n, err
+}
+
 func TestRouting(t *testing.T) {
 	h, _ := newTestHandler(t, time.Hour)
 	body := payload(t, "generic_push.json")
-	expectStatus(t, post(h, "/hook/nobody", body, signedHeaders(Generic, "", body, secret)), http.StatusNotFound)
+	// An unknown receiver is answered as a bad signature is, word for word.
+	unknown := post(h, "/hook/nobody", body, signedHeaders(Generic, "", body, secret))
+	badSig := post(h, "/hook/generic", body, signedHeaders(Generic, "", body, "wrong"))
+	if unknown.Code != http.StatusUnauthorized || unknown.Code != badSig.Code || unknown.Body.String() != badSig.Body.String() {
+		t.Errorf("unknown receiver: %d %q; bad signature: %d %q; want the same 401", unknown.Code, unknown.Body, badSig.Code, badSig.Body)
+	}
 	expectStatus(t, post(h, "/hook/generic/x", body, signedHeaders(Generic, "", body, secret)), http.StatusNotFound)
 	expectStatus(t, post(h, "/other/generic", body, signedHeaders(Generic, "", body, secret)), http.StatusNotFound)
 	w := httptest.NewRecorder()
@@ -153,7 +243,7 @@ func TestReceiversValidatedAndReplaced(t *testing.T) {
 	body := payload(t, "generic_push.json")
 	expectStatus(t, post(h, "/hook/generic", body, signedHeaders(Generic, "", body, secret)), http.StatusUnauthorized)
 	expectStatus(t, post(h, "/hook/generic", body, signedHeaders(Generic, "", body, "rotated")), http.StatusOK)
-	expectStatus(t, post(h, "/hook/gh", body, nil), http.StatusNotFound)
+	expectStatus(t, post(h, "/hook/gh", body, nil), http.StatusUnauthorized)
 	if n := len(rec.all()); n != 1 {
 		t.Errorf("callbacks = %d, want 1", n)
 	}

@@ -61,19 +61,24 @@ type Options struct {
 	// MaxPending bounds the repository/ref pairs tracked at once; past it,
 	// pushes call back at once without coalescing.
 	MaxPending int
+	// MaxConcurrent bounds the request bodies read at once; past it,
+	// requests get 503 with Retry-After. Memory for bodies stays under
+	// MaxConcurrent × MaxBodyBytes.
+	MaxConcurrent int
 }
 
-// DefaultOptions returns a 3 MiB body limit and a 500 ms window.
+// DefaultOptions returns a 3 MiB body limit, 8 bodies read at once (24 MiB
+// at most) and a 500 ms window.
 func DefaultOptions() Options {
-	return Options{PathPrefix: "/hook/", MaxBodyBytes: 3 << 20, Window: 500 * time.Millisecond, MaxPending: 10_000}
+	return Options{PathPrefix: "/hook/", MaxBodyBytes: 3 << 20, Window: 500 * time.Millisecond, MaxPending: 10_000, MaxConcurrent: 8}
 }
 
 func (o Options) validate() error {
 	switch {
 	case !strings.HasPrefix(o.PathPrefix, "/") || !strings.HasSuffix(o.PathPrefix, "/"):
 		return fmt.Errorf("webhook options: path prefix must start and end with /")
-	case o.MaxBodyBytes <= 0 || o.Window <= 0 || o.MaxPending <= 0:
-		return fmt.Errorf("webhook options: body limit, window and pending bound must be positive")
+	case o.MaxBodyBytes <= 0 || o.Window <= 0 || o.MaxPending <= 0 || o.MaxConcurrent <= 0:
+		return fmt.Errorf("webhook options: body limit, window, pending and concurrency bounds must be positive")
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package webhook
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -24,6 +25,36 @@ var parsers = map[Provider]parser{
 	GitLab:  parseGitLab,
 	Gitea:   parseGitea,
 	Generic: parseGeneric,
+}
+
+// preauth checks, per provider, what the headers alone can prove before the
+// body is read: GitLab's token itself, and that an HMAC signature is there
+// and well formed.
+var preauth = map[Provider]func(h http.Header, secret []byte) error{
+	GitHub: func(h http.Header, _ []byte) error { return wellFormed(strings.TrimPrefix(h.Get("X-Hub-Signature-256"), "sha256=")) },
+	GitLab: func(h http.Header, secret []byte) error {
+		if subtle.ConstantTimeCompare([]byte(h.Get("X-Gitlab-Token")), secret) != 1 {
+			return errUnauthorized
+		}
+		return nil
+	},
+	Gitea: func(h http.Header, _ []byte) error {
+		sig := h.Get("X-Forgejo-Signature")
+		if sig == "" {
+			sig = h.Get("X-Gitea-Signature")
+		}
+		return wellFormed(sig)
+	},
+	Generic: func(h http.Header, _ []byte) error { return wellFormed(strings.TrimPrefix(h.Get("X-Signature"), "sha256=")) },
+}
+
+// wellFormed accepts a hex HMAC-SHA256, the only signature worth reading a
+// body for.
+func wellFormed(sigHex string) error {
+	if sig, err := hex.DecodeString(strings.TrimSpace(sigHex)); err != nil || len(sig) != sha256.Size {
+		return errUnauthorized
+	}
+	return nil
 }
 
 // validHMAC reports whether sigHex is the hex HMAC-SHA256 of body under
