@@ -46,6 +46,9 @@ type AppSourceReconciler struct {
 	Apply *apply.Manager
 	// RenderCache remembers renders by their inputs; nil renders every time.
 	RenderCache *render.Cache
+	// Sandbox runs each render in a bounded child process; nil renders in
+	// this process.
+	Sandbox *render.Sandbox
 	// Recorder emits events; nil emits none.
 	Recorder events.EventRecorder
 	// WorkDir holds each reconcile's private checkout, removed when it ends.

@@ -44,6 +44,12 @@ type Config struct {
 	DefaultServiceAccount string
 	// RenderCacheSize is how many renders are remembered by their inputs.
 	RenderCacheSize int
+	// RenderTimeout, RenderCPUTime and RenderMemoryBytes bound each render,
+	// run in a child process of this program (see render.Sandbox): its main
+	// must call render.MaybeServeSandbox first.
+	RenderTimeout     time.Duration
+	RenderCPUTime     time.Duration
+	RenderMemoryBytes int64
 	// APICompression asks the API server to gzip its responses; off, as on a
 	// cluster's network inflating every watch event costs more CPU than the
 	// bytes save.
@@ -64,6 +70,9 @@ func DefaultConfig() Config {
 		Timeout:                 5 * time.Minute,
 		MaxConcurrentReconciles: 4,
 		RenderCacheSize:         256,
+		RenderTimeout:           2 * time.Minute,
+		RenderCPUTime:           time.Minute,
+		RenderMemoryBytes:       1 << 30,
 		WebhookAddr:             ":9292",
 	}
 }
@@ -127,7 +136,11 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 // With a nil cl it builds offline, from a local directory only.
 func NewStandalone(restCfg *rest.Config, cl client.Client, c Config) (*AppSourceReconciler, error) {
 	if cl == nil {
-		return &AppSourceReconciler{WorkDir: c.WorkDir, Timeout: c.Timeout}, nil
+		sandbox, err := c.sandbox()
+		if err != nil {
+			return nil, err
+		}
+		return &AppSourceReconciler{WorkDir: c.WorkDir, Timeout: c.Timeout, Sandbox: sandbox}, nil
 	}
 	r, err := newReconciler(restCfg, nil, c)
 	if err != nil {
@@ -173,7 +186,20 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 	if c.RenderCacheSize > 0 {
 		r.RenderCache = render.NewCache(c.RenderCacheSize)
 	}
+	if r.Sandbox, err = c.sandbox(); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// sandbox is the render sandbox of this executable with c's bounds.
+func (c Config) sandbox() (*render.Sandbox, error) {
+	s, err := render.DefaultSandbox()
+	if err != nil {
+		return nil, err
+	}
+	s.Timeout, s.CPUTime, s.MemoryBytes = c.RenderTimeout, c.RenderCPUTime, c.RenderMemoryBytes
+	return s, nil
 }
 
 // receivers reads the webhook receivers from a Secret named "namespace/name":

@@ -300,7 +300,7 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 
 func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (render.Options, error) {
 	spec := st.obj.Spec
-	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache,
+	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache, Sandbox: r.Sandbox,
 		// A chart found without spec.render.helm is released under the AppSource's name too.
 		Helm: render.HelmOptions{ReleaseName: st.obj.Name, Namespace: spec.TargetNamespace}}
 	if r.Mapper != nil {

@@ -15,9 +15,12 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+
+	"github.com/driftless-dev/driftless/internal/render"
 )
 
 func main() {
+	render.MaybeServeSandbox() // when started as a render sandbox: render, exit
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, commandName(os.Args[0]), os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/driftless-dev/driftless/internal/localcluster"
+	"github.com/driftless-dev/driftless/internal/render"
 )
 
 // update rewrites the golden files with what the commands print now.
@@ -29,6 +30,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	render.MaybeServeSandbox() // the CLI under test renders through this binary
 	os.Exit(runTests(m))
 }
 

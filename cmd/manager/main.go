@@ -12,9 +12,11 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/driftless-dev/driftless/controllers"
+	"github.com/driftless-dev/driftless/internal/render"
 )
 
 func main() {
+	render.MaybeServeSandbox() // when started as a render sandbox: render, exit
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
@@ -41,6 +43,9 @@ func run() error {
 	flag.StringVar(&c.DefaultServiceAccount, "default-service-account", "", "service account impersonated, in the AppSource's namespace, when an AppSource names none (multi-tenant lockdown)")
 	flag.BoolVar(&c.APICompression, "kube-api-compression", false, "ask the API server to gzip its responses; off, as on a cluster's network inflating every watch event costs more CPU than the bytes save")
 	flag.DurationVar(&c.Timeout, "reconcile-timeout", c.Timeout, "bound of one reconcile when an AppSource sets none")
+	flag.DurationVar(&c.RenderTimeout, "render-timeout", c.RenderTimeout, "wall-clock bound of one render, run in a child process; past it the render is killed and reported LimitExceeded")
+	flag.DurationVar(&c.RenderCPUTime, "render-cpu-time", c.RenderCPUTime, "CPU-time bound of one render")
+	flag.Int64Var(&c.RenderMemoryBytes, "render-memory-bytes", c.RenderMemoryBytes, "memory bound of one render's process (RLIMIT_DATA)")
 	flag.IntVar(&c.RenderCacheSize, "render-cache-size", c.RenderCacheSize, "renders remembered by their inputs, so an unchanged input is never rendered twice; 0 renders every time")
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

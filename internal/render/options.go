@@ -46,6 +46,9 @@ type Options struct {
 	Limits Limits
 	// Cache, when set, remembers renders by their inputs; nil renders every time.
 	Cache *Cache
+	// Sandbox, when set, runs the engines in a child process with bounded
+	// time and memory and no network; nil renders in this process.
+	Sandbox *Sandbox
 }
 
 // HelmOptions are the release settings and values of a Helm render. Values

@@ -68,28 +68,51 @@ func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*
 	if err := ctx.Err(); err != nil {
 		return nil, &Error{Reason: BuildFailed, Err: err}
 	}
+	var p produced
+	if opts.Sandbox != nil {
+		p, err = opts.Sandbox.produce(ctx, opts, dir, rec != nil)
+	} else {
+		p, err = produce(ctx, opts, dir, rec != nil)
+	}
+	if rec != nil {
+		rec.deps = p.deps
+	}
+	if err != nil {
+		return nil, err
+	}
+	return finish(p.objs, dir, p.engine, opts, rec)
+}
+
+// produced is what an engine made of the checkout, before finish.
+type produced struct {
+	engine Engine
+	objs   []object
+	deps   map[dep]string // the checkout's answers, when recording
+}
+
+// produce runs the engine over the checkout: the part of a render that
+// reads tenant input, and so the part a Sandbox runs in a child process.
+func produce(ctx context.Context, opts Options, dir string, record bool) (produced, error) {
 	c, err := openCheckout(ctx, opts.Root, opts.Limits)
 	if err != nil {
-		return nil, err
+		return produced{}, err
 	}
 	defer c.Close()
-	if rec != nil {
+	if record {
 		c.deps = map[dep]string{}
-		defer func() { rec.deps = c.deps }()
 	}
-	engine, err := engineFor(c, dir, opts.Engine)
-	if err != nil {
-		return nil, err
+	p := produced{deps: c.deps}
+	if p.engine, err = engineFor(c, dir, opts.Engine); err != nil {
+		return p, err
 	}
-	parsed, err := runEngine(c, engine, dir, opts)
-	if err != nil {
-		return nil, classify(c, dir, err)
+	if p.objs, err = runEngine(c, p.engine, dir, opts); err != nil {
+		return p, classify(c, dir, err)
 	}
 	// An engine may swallow a refused read: the render still fails.
 	if v := c.Violation(); v != nil {
-		return nil, v
+		return p, v
 	}
-	return finish(parsed, dir, engine, opts, rec)
+	return p, nil
 }
 
 // engineFor checks that dir is a directory inside the checkout and returns

@@ -31,7 +31,9 @@ var parsers = map[Provider]parser{
 // body is read: GitLab's token itself, and that an HMAC signature is there
 // and well formed.
 var preauth = map[Provider]func(h http.Header, secret []byte) error{
-	GitHub: func(h http.Header, _ []byte) error { return wellFormed(strings.TrimPrefix(h.Get("X-Hub-Signature-256"), "sha256=")) },
+	GitHub: func(h http.Header, _ []byte) error {
+		return wellFormed(strings.TrimPrefix(h.Get("X-Hub-Signature-256"), "sha256="))
+	},
 	GitLab: func(h http.Header, secret []byte) error {
 		if subtle.ConstantTimeCompare([]byte(h.Get("X-Gitlab-Token")), secret) != 1 {
 			return errUnauthorized
@@ -45,7 +47,9 @@ var preauth = map[Provider]func(h http.Header, secret []byte) error{
 		}
 		return wellFormed(sig)
 	},
-	Generic: func(h http.Header, _ []byte) error { return wellFormed(strings.TrimPrefix(h.Get("X-Signature"), "sha256=")) },
+	Generic: func(h http.Header, _ []byte) error {
+		return wellFormed(strings.TrimPrefix(h.Get("X-Signature"), "sha256="))
+	},
 }
 
 // wellFormed accepts a hex HMAC-SHA256, the only signature worth reading a

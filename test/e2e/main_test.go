@@ -20,6 +20,7 @@ import (
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/localcluster"
+	"github.com/driftless-dev/driftless/internal/render"
 )
 
 // The control plane and clients every test of the package shares.
@@ -32,6 +33,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	render.MaybeServeSandbox() // the controller under test renders through this binary
 	os.Exit(run(m))
 }
 

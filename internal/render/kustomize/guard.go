@@ -15,6 +15,10 @@ import (
 // kustomizationFiles are the file names kustomize loads a kustomization from.
 var kustomizationFiles = map[string]bool{"kustomization.yaml": true, "kustomization.yml": true, "Kustomization": true}
 
+// The field names below are lower case: kustomize decodes a kustomization
+// case-insensitively (Resources, RESOURCES and resources are one field), so
+// the guard compares lower-cased keys.
+
 // refFields are the kustomization fields that hold a list of references, and
 // how a reference is named in errors.
 var refFields = map[string]string{
@@ -37,12 +41,12 @@ var pluginFields = map[string]string{
 // "path" reference.
 var entryFields = map[string]string{
 	"patches":         "patch",
-	"patchesJson6902": "patch",
+	"patchesjson6902": "patch",
 	"replacements":    "replacement",
 }
 
 // helmFields inflate Helm charts, which runs helm and may download charts.
-var helmFields = map[string]bool{"helmCharts": true, "helmChartInflationGenerator": true, "helmGlobals": true}
+var helmFields = map[string]bool{"helmcharts": true, "helmchartinflationgenerator": true, "helmglobals": true}
 
 // guard inspects each kustomization and plugin configuration file as it is
 // read, before kustomize acts on it, and remembers the first refusal: the
@@ -144,12 +148,12 @@ func (r refs) fail(n *yaml.Node, field, ref string, err error) error {
 
 // field checks one field of a kustomization.
 func (r refs) field(key, val *yaml.Node) error {
-	switch k := key.Value; {
+	switch k := strings.ToLower(key.Value); {
 	case refFields[k] != "":
 		return eachScalar(val, func(n *yaml.Node) error { return r.path(n, refFields[k], n.Value) })
 	case pluginFields[k] != "":
 		return eachScalar(val, func(n *yaml.Node) error { return r.pluginEntry(n, pluginFields[k]) })
-	case k == "patchesStrategicMerge":
+	case k == "patchesstrategicmerge":
 		return eachScalar(val, func(n *yaml.Node) error {
 			if isInline(n.Value) {
 				return nil
@@ -158,7 +162,7 @@ func (r refs) field(key, val *yaml.Node) error {
 		})
 	case entryFields[k] != "":
 		return eachMapping(val, func(m *yaml.Node) error { return r.mapPath(m, "path", entryFields[k]) })
-	case k == "configMapGenerator" || k == "secretGenerator":
+	case k == "configmapgenerator" || k == "secretgenerator":
 		return eachMapping(val, r.generator)
 	case k == "openapi":
 		if !r.g.exclusive {
@@ -170,7 +174,7 @@ func (r refs) field(key, val *yaml.Node) error {
 		}
 		return r.mapPath(val, "path", "openapi")
 	case helmFields[k]:
-		return r.fail(key, k, "", ErrHelmCharts)
+		return r.fail(key, key.Value, "", ErrHelmCharts)
 	}
 	return nil
 }
@@ -178,7 +182,7 @@ func (r refs) field(key, val *yaml.Node) error {
 // generator checks the files of a ConfigMap or Secret generator.
 func (r refs) generator(m *yaml.Node) error {
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		key, val := m.Content[i].Value, m.Content[i+1]
+		key, val := strings.ToLower(m.Content[i].Value), m.Content[i+1]
 		var err error
 		switch key {
 		case "files":
@@ -230,7 +234,7 @@ func (r refs) plugin(m *yaml.Node) error {
 	for i := 0; i+1 < len(m.Content); i += 2 {
 		key, val := m.Content[i], m.Content[i+1]
 		var err error
-		switch key.Value {
+		switch strings.ToLower(key.Value) {
 		case "kind":
 			if val.Value == "HelmChartInflationGenerator" {
 				err = r.fail(val, "generator", val.Value, ErrHelmCharts)
@@ -262,7 +266,7 @@ func (r refs) mapPath(m *yaml.Node, key, field string) error {
 		return nil
 	}
 	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.ScalarNode {
+		if strings.EqualFold(m.Content[i].Value, key) && m.Content[i+1].Kind == yaml.ScalarNode {
 			return r.path(m.Content[i+1], field, m.Content[i+1].Value)
 		}
 	}

@@ -1,0 +1,310 @@
+package render
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+// sandboxEnv marks a process started as a Sandbox's child.
+const sandboxEnv = "DRIFTLESS_RENDER_SANDBOX"
+
+// Sandbox runs the engines of a render in a child process: the program at
+// Command, started again with an empty environment and the checkout as its
+// working directory. The child cannot reach the network (its HTTP client
+// and resolver refuse, and it has no PATH to find git on), cannot change the
+// state of any other render (kustomize's process-wide OpenAPI schema dies
+// with it), and is killed past its bounds: a render over them is
+// LimitExceeded naming the bound, and the caller goes on.
+type Sandbox struct {
+	// Command is the program to start; its main must call MaybeServeSandbox
+	// before anything else. DefaultSandbox uses the running executable.
+	Command string
+	// Timeout bounds one render's wall-clock time.
+	Timeout time.Duration
+	// CPUTime bounds one render's CPU time (RLIMIT_CPU).
+	CPUTime time.Duration
+	// MemoryBytes bounds the child's writable memory (RLIMIT_DATA), where
+	// the Go heap lives.
+	MemoryBytes int64
+}
+
+// DefaultSandbox returns a Sandbox of the running executable, with bounds
+// sized for the largest real renders (10,000 objects render in about 30 s
+// of CPU and 600 MiB).
+func DefaultSandbox() (*Sandbox, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("render sandbox: %w", err)
+	}
+	return &Sandbox{Command: exe, Timeout: 2 * time.Minute, CPUTime: time.Minute, MemoryBytes: 1 << 30}, nil
+}
+
+// MaybeServeSandbox renders the one request on standard input and exits,
+// when this process was started as a Sandbox's child; otherwise it returns
+// at once. Every program that may be a Sandbox's Command calls it first in
+// main (tests: in TestMain).
+func MaybeServeSandbox() {
+	if os.Getenv(sandboxEnv) == "" {
+		return
+	}
+	os.Exit(serveSandbox(os.Stdin, os.Stdout))
+}
+
+// sandboxRequest is what the parent sends: Options without its callbacks,
+// cache and sandbox.
+type sandboxRequest struct {
+	Dir             string
+	Engine          Engine
+	Helm            HelmOptions
+	TargetNamespace string
+	Capabilities    Capabilities
+	Limits          Limits
+	Record          bool
+	MemoryBytes     int64
+}
+
+// sandboxResponse is what the child answers.
+type sandboxResponse struct {
+	Engine  Engine
+	Objects []sandboxObject
+	Deps    []sandboxDep
+	Error   *sandboxError
+}
+
+type sandboxObject struct {
+	File, Template string
+	Line           int
+	Object         json.RawMessage
+}
+
+type sandboxDep struct{ Op, Name, Answer string }
+
+type sandboxError struct {
+	Reason  Reason
+	File    string
+	Line    int
+	Message string
+}
+
+// produce runs produce in a child process.
+func (s *Sandbox) produce(ctx context.Context, opts Options, dir string, record bool) (produced, error) {
+	req, err := json.Marshal(sandboxRequest{Dir: dir, Engine: opts.Engine, Helm: opts.Helm, TargetNamespace: opts.TargetNamespace,
+		Capabilities: opts.Capabilities, Limits: opts.Limits, Record: record, MemoryBytes: s.MemoryBytes})
+	if err != nil {
+		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, s.Command)
+	cmd.Env = []string{sandboxEnv + "=1"}
+	cmd.Dir = opts.Root
+	// Rendered objects as JSON take about twice their YAML.
+	stdout := &boundedBuffer{max: 4 * opts.Limits.MaxBytes}
+	stderr := &boundedBuffer{max: 64 << 10}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
+	}
+	if err := cmd.Start(); err != nil {
+		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
+	}
+	// The bounds are set before the child reads its request.
+	limitErr := s.limit(cmd.Process.Pid)
+	if limitErr == nil {
+		_, _ = stdin.Write(req) // a child that died early is reported by Wait
+	}
+	stdin.Close()
+	if limitErr != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: set bounds: %w", limitErr)
+	}
+	waitErr := cmd.Wait()
+	if waitErr != nil || stdout.overflow {
+		return produced{}, s.failure(ctx, runCtx, cmd.ProcessState, stderr.String(), stdout, dir, waitErr)
+	}
+	return decodeResponse(stdout.Bytes(), dir)
+}
+
+// limit sets the CPU and memory bounds of the child pid. Soft and hard CPU
+// limits are equal, so the kernel kills with SIGKILL (Go ignores SIGXCPU).
+func (s *Sandbox) limit(pid int) error {
+	cpu := uint64(max(1, s.CPUTime/time.Second))
+	if err := unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: cpu, Max: cpu}, nil); err != nil {
+		return err
+	}
+	mem := uint64(s.MemoryBytes)
+	return unix.Prlimit(pid, unix.RLIMIT_DATA, &unix.Rlimit{Cur: mem, Max: mem}, nil)
+}
+
+// failure says why the child failed: which bound it crossed, if any.
+func (s *Sandbox) failure(parent, run context.Context, ps *os.ProcessState, stderr string, stdout *boundedBuffer, dir string, err error) error {
+	switch {
+	case parent.Err() != nil:
+		return &Error{Reason: BuildFailed, File: dir, Err: fmt.Errorf("render cancelled: %w", parent.Err())}
+	case run.Err() != nil:
+		return failf(LimitExceeded, dir, 0, "render ran longer than its time bound of %s and was stopped", s.Timeout)
+	case stdout.overflow:
+		return failf(LimitExceeded, dir, 0, "render produced more output than its bound of %d bytes", stdout.max)
+	case ps != nil && cpuOf(ps) >= s.CPUTime-time.Second && signaled(ps, syscall.SIGKILL, syscall.SIGXCPU):
+		return failf(LimitExceeded, dir, 0, "render used more than its CPU-time bound of %s and was stopped", s.CPUTime)
+	case strings.Contains(stderr, "out of memory") || strings.Contains(stderr, "cannot allocate memory"):
+		return failf(LimitExceeded, dir, 0, "render needed more than its memory bound of %d MiB and was stopped", s.MemoryBytes>>20)
+	}
+	return failf(BuildFailed, dir, 0, "render process failed: %v", err)
+}
+
+func cpuOf(ps *os.ProcessState) time.Duration { return ps.UserTime() + ps.SystemTime() }
+
+func signaled(ps *os.ProcessState, sigs ...syscall.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	for _, s := range sigs {
+		if ws.Signal() == s {
+			return true
+		}
+	}
+	return false
+}
+
+// decodeResponse turns the child's answer into what produce returns.
+func decodeResponse(data []byte, dir string) (produced, error) {
+	var resp sandboxResponse
+	if err := json.Unmarshal(data, &resp); err != nil {
+		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: read the answer: %w", err)
+	}
+	p := produced{engine: resp.Engine}
+	if resp.Deps != nil {
+		p.deps = make(map[dep]string, len(resp.Deps))
+		for _, d := range resp.Deps {
+			p.deps[dep{d.Op, d.Name}] = d.Answer
+		}
+	}
+	if e := resp.Error; e != nil {
+		return p, &Error{Reason: e.Reason, File: e.File, Line: e.Line, Err: errors.New(e.Message)}
+	}
+	p.objs = make([]object, len(resp.Objects))
+	for i, o := range resp.Objects {
+		u := &unstructured.Unstructured{}
+		if err := u.UnmarshalJSON(o.Object); err != nil {
+			return produced{}, failf(BuildFailed, dir, 0, "render sandbox: read object %d: %w", i, err)
+		}
+		p.objs[i] = object{u: u, file: o.File, line: o.Line, template: o.Template}
+	}
+	return p, nil
+}
+
+// serveSandbox is the child: it locks itself down, renders the request and
+// writes the answer. The exit code is 0 whenever an answer was written.
+func serveSandbox(in io.Reader, out io.Writer) int {
+	lockDown()
+	var req sandboxRequest
+	if err := json.NewDecoder(io.LimitReader(in, 64<<20)).Decode(&req); err != nil {
+		fmt.Fprintln(os.Stderr, "render sandbox: read the request:", err)
+		return 2
+	}
+	if req.MemoryBytes > 0 {
+		// Collect harder near the bound before the kernel refuses memory.
+		debug.SetMemoryLimit(req.MemoryBytes * 9 / 10)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "render sandbox:", err)
+		return 2
+	}
+	opts := Options{Root: wd, Path: req.Dir, Engine: req.Engine, Helm: req.Helm, TargetNamespace: req.TargetNamespace,
+		Capabilities: req.Capabilities, Limits: req.Limits}
+	resp := answer(safeProduce(opts, req.Dir, req.Record))
+	if err := json.NewEncoder(out).Encode(resp); err != nil {
+		fmt.Fprintln(os.Stderr, "render sandbox: write the answer:", err)
+		return 2
+	}
+	return 0
+}
+
+// safeProduce is produce with a panic turned into a failure.
+func safeProduce(opts Options, dir string, record bool) (p produced, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = failf(BuildFailed, dir, 0, "%w: %v", errPanicked, r)
+		}
+	}()
+	return produce(context.Background(), opts, dir, record)
+}
+
+// answer encodes what produce returned.
+func answer(p produced, err error) sandboxResponse {
+	resp := sandboxResponse{Engine: p.engine}
+	for d, a := range p.deps {
+		resp.Deps = append(resp.Deps, sandboxDep{Op: d.op, Name: d.name, Answer: a})
+	}
+	if err != nil {
+		e := &Error{Reason: ReasonOf(err), Err: err}
+		errors.As(err, &e)
+		resp.Error = &sandboxError{Reason: e.Reason, File: e.File, Line: e.Line, Message: e.Err.Error()}
+		return resp
+	}
+	for _, o := range p.objs {
+		raw, err := o.u.MarshalJSON()
+		if err != nil {
+			return answer(produced{}, failf(BuildFailed, o.file, o.line, "encode object: %w", err))
+		}
+		resp.Objects = append(resp.Objects, sandboxObject{File: o.file, Line: o.line, Template: o.template, Object: raw})
+	}
+	return resp
+}
+
+// errNoNetwork is every network request of a sandboxed render.
+var errNoNetwork = errors.New("the network is closed to renders")
+
+// lockDown closes the network to this process, whatever a library asks:
+// kustomize fetches remote files with http.Client{} (the default
+// transport), templates resolve names with the default resolver, and git is
+// looked up on a PATH that is now empty.
+func lockDown() {
+	http.DefaultTransport = refusingTransport{}
+	http.DefaultClient = &http.Client{Transport: refusingTransport{}}
+	net.DefaultResolver = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		return nil, errNoNetwork
+	}}
+	os.Clearenv()
+}
+
+type refusingTransport struct{}
+
+func (refusingTransport) RoundTrip(*http.Request) (*http.Response, error) { return nil, errNoNetwork }
+
+// boundedBuffer keeps at most max bytes and remembers that more came.
+type boundedBuffer struct {
+	bytes.Buffer
+	max      int64
+	overflow bool
+}
+
+func (b *boundedBuffer) Write(p []byte) (int, error) {
+	n := len(p)
+	if room := b.max - int64(b.Len()); int64(n) > room {
+		b.overflow = true
+		p = p[:max(room, 0)]
+	}
+	b.Buffer.Write(p)
+	return n, nil // the rest is drained, so the child never blocks
+}
