@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -63,7 +64,13 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 			// A run that changed nothing keeps the summary of the one that applied the revision.
 			msg = h[0].Message
 		}
-		r.setReady(obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason, msg)
+		reason, readyMsg := v1alpha1.ReconciliationSucceededReason, msg
+		if pending := obj.Status.PendingPrune; len(pending) > 0 {
+			reason = v1alpha1.PruneAwaitingConfirmationReason
+			readyMsg += fmt.Sprintf("; %s left Git and %s kept until confirmed: driftless prune --confirm %s",
+				strings.Join(pending, ", "), isAre(len(pending)), obj.Name)
+		}
+		r.setReady(obj, metav1.ConditionTrue, reason, readyMsg)
 		r.promoted(st)
 		if obj.Status.LastGoodRevision != st.revision || obj.Status.LastGoodTime == nil {
 			now := metav1.Now()
@@ -94,6 +101,13 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		r.record(st, v1alpha1.ProgressingReason, runErr.Error(), true)
 	}
 	return ctrl.Result{RequeueAfter: st.soonest(retryInterval(obj))}
+}
+
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
 }
 
 // snapshot remembers the status as written last, the base of the next

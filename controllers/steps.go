@@ -391,14 +391,48 @@ func (r *AppSourceReconciler) prune(ctx context.Context, st *state) error {
 	if !st.obj.Spec.PruneEnabled() {
 		return nil
 	}
-	stale := apply.Stale(inventoryOf(st.obj), st.inventory)
+	stale, pending := holdProtected(st, apply.Stale(inventoryOf(st.obj), st.inventory))
 	changes, kept, err := r.Apply.Prune(ctx, stale, r.applyOptions(st.obj))
 	st.changes = append(st.changes, changes...)
 	st.inventory = append(st.inventory, kept...)
+	st.inventory = append(st.inventory, pending...)
+	if p := st.obj.Status.PendingPrune; len(p) > 0 && !slices.Equal(p, st.before.PendingPrune) {
+		r.event(st.obj, corev1.EventTypeWarning, v1alpha1.PruneAwaitingConfirmationReason,
+			"%s left Git and %s kept until confirmed: driftless prune --confirm %s", strings.Join(p, ", "), isAre(len(p)), st.obj.Name)
+	}
 	if err != nil {
 		return failed(v1alpha1.PruneFailedReason, err)
 	}
 	return nil
+}
+
+// holdProtected takes out of stale the entries of protected kinds (see
+// apply.Protected) that nobody confirmed, and lists them in
+// status.pendingPrune. A new value of the confirm-prune annotation confirms
+// what the status listed when it was set, and nothing that left Git since.
+func holdProtected(st *state, stale []apply.Entry) (prune, pending []apply.Entry) {
+	status := &st.obj.Status
+	shown := map[string]bool{}
+	if v, ok := st.obj.Annotations[v1alpha1.ConfirmPruneAnnotation]; ok && v != status.LastHandledPruneConfirmation {
+		for _, name := range st.before.PendingPrune {
+			shown[name] = true
+		}
+		status.LastHandledPruneConfirmation = v
+	}
+	status.PendingPrune = nil
+	for _, e := range stale {
+		name := e.ID
+		if obj, err := e.Parse(); err == nil {
+			name = obj.String()
+		}
+		if !apply.Protected(e) || shown[name] {
+			prune = append(prune, e)
+			continue
+		}
+		pending = append(pending, e)
+		status.PendingPrune = append(status.PendingPrune, name)
+	}
+	return prune, pending
 }
 
 func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Options {

@@ -41,6 +41,10 @@ const (
 	RolledBackReason              = "RolledBack"
 	AbortedReason                 = "Aborted"
 	InvalidSpecReason             = "InvalidSpec"
+	// PruneAwaitingConfirmationReason: the revision is applied and healthy,
+	// and objects of protected kinds that left Git wait for confirmation
+	// (status.pendingPrune).
+	PruneAwaitingConfirmationReason = "PruneAwaitingConfirmation"
 	// ReconcilePanicReason: a step panicked; the message names it. Nothing
 	// is marked good and the next reconcile retries.
 	ReconcilePanicReason = "ReconcilePanic"
@@ -55,6 +59,9 @@ const (
 	PromoteAnnotation = "deploy.driftless.dev/promote"
 	// AbortAnnotation aborts the current blue-green release.
 	AbortAnnotation = "deploy.driftless.dev/abort"
+	// ConfirmPruneAnnotation confirms the deletion of the objects listed in
+	// status.pendingPrune when it was set; any new value does.
+	ConfirmPruneAnnotation = "deploy.driftless.dev/confirm-prune"
 	// PruneAnnotation set to "disabled" on an object in Git keeps it from prune.
 	PruneAnnotation = "deploy.driftless.dev/prune"
 	// ForceAnnotation set to "enabled" recreates an object whose immutable

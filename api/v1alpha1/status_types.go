@@ -51,6 +51,18 @@ type AppSourceStatus struct {
 	// +optional
 	LastHandledAbortAt string `json:"lastHandledAbortAt,omitempty"`
 
+	// LastHandledPruneConfirmation is the value of the confirm-prune
+	// annotation that the controller last acted on.
+	// +optional
+	LastHandledPruneConfirmation string `json:"lastHandledPruneConfirmation,omitempty"`
+
+	// PendingPrune names the Namespaces, PersistentVolumeClaims and
+	// CustomResourceDefinitions that left Git and wait for a person's
+	// confirmation (the confirm-prune annotation) before they are deleted.
+	// They stay in the inventory until then.
+	// +optional
+	PendingPrune []string `json:"pendingPrune,omitempty"`
+
 	// Inventory lists the objects applied from the last applied revision; only
 	// these are ever pruned.
 	// +optional

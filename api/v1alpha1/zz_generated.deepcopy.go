@@ -150,6 +150,11 @@ func (in *AppSourceStatus) DeepCopyInto(out *AppSourceStatus) {
 		in, out := &in.LastGoodTime, &out.LastGoodTime
 		*out = (*in).DeepCopy()
 	}
+	if in.PendingPrune != nil {
+		in, out := &in.PendingPrune, &out.PendingPrune
+		*out = make([]string, len(*in))
+		copy(*out, *in)
+	}
 	if in.Inventory != nil {
 		in, out := &in.Inventory, &out.Inventory
 		*out = new(Inventory)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -162,6 +163,51 @@ func newAbort(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func newPrune(g *globals) *cobra.Command {
+	var confirm bool
+	cmd := &cobra.Command{
+		Use:   "prune [appsource] NAME --confirm",
+		Short: "Confirm the deletion of Namespaces, PVCs and CRDs that left Git",
+		Long: `Namespaces, PersistentVolumeClaims and CustomResourceDefinitions that leave Git
+are not deleted with the rest: they hold data, or everything inside them. The
+AppSource lists them in status.pendingPrune (Ready reason
+PruneAwaitingConfirmation) until someone confirms. Without --confirm, show
+them; with --confirm, delete exactly those at the next reconcile.`,
+		Example: `  # What waits for confirmation, then confirm it
+  driftless prune web -n team-a
+  driftless prune web -n team-a --confirm`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, key, err := g.target(args)
+			if err != nil {
+				return err
+			}
+			obj, err := k.get(cmd.Context(), key)
+			if err != nil {
+				return err
+			}
+			pending := obj.Status.PendingPrune
+			if len(pending) == 0 {
+				fmt.Fprintf(g.stdout, "%s: nothing waits for confirmation\n", display(key))
+				return nil
+			}
+			if !confirm {
+				fmt.Fprintf(g.stdout, "%s: left Git, kept until confirmed:\n  %s\nConfirm with --confirm.\n", display(key), strings.Join(pending, "\n  "))
+				return nil
+			}
+			token := now()
+			patch := annotation(v1alpha1.ConfirmPruneAnnotation, token)
+			patch["metadata"].(map[string]any)["annotations"].(map[string]any)[v1alpha1.ReconcileRequestAnnotation] = token
+			if err := k.patch(cmd.Context(), key, patch); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s: deletion confirmed of %s\n", display(key), strings.Join(pending, ", "))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&confirm, "confirm", false, "delete what status.pendingPrune lists")
+	return cmd
 }
 
 // target connects and names the AppSource of args.

@@ -128,3 +128,32 @@ func annotations(t *testing.T, obj *v1alpha1.AppSource) map[string]string {
 	get(t, obj)
 	return obj.Annotations
 }
+
+// TestPruneConfirm shows what waits for confirmation and confirms it through
+// the annotation the controller reads.
+func TestPruneConfirm(t *testing.T) {
+	ns := newNamespace(t, "cli-prune")
+	app := newGitApp(t, ns)
+	app.repo.Commit("first")
+	obj := app.appSource(t, "web")
+	res := driftless(t, "prune", "web", "-n", ns).must(t, 0)
+	if !strings.Contains(res.stdout, "nothing waits for confirmation") {
+		t.Errorf("prune with nothing pending printed %q", res.stdout)
+	}
+	get(t, obj)
+	obj.Status.PendingPrune = []string{"Namespace/old", "PersistentVolumeClaim/" + ns + "/data"}
+	if err := k8s.Status().Update(context.Background(), obj); err != nil {
+		t.Fatal(err)
+	}
+	res = driftless(t, "prune", "web", "-n", ns).must(t, 0)
+	if !strings.Contains(res.stdout, "Namespace/old") || !strings.Contains(res.stdout, "--confirm") {
+		t.Errorf("prune without --confirm printed %q", res.stdout)
+	}
+	if _, ok := annotations(t, obj)[v1alpha1.ConfirmPruneAnnotation]; ok {
+		t.Error("prune without --confirm set the annotation")
+	}
+	driftless(t, "prune", "web", "-n", ns, "--confirm").must(t, 0)
+	if token := annotations(t, obj)[v1alpha1.ConfirmPruneAnnotation]; token == "" {
+		t.Error("prune --confirm did not set the confirm-prune annotation")
+	}
+}

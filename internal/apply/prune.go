@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -51,6 +52,22 @@ func (m *Manager) Prune(ctx context.Context, stale []Entry, opts Options) (Chang
 		done = append(done, changes[i])
 	}
 	return done, kept, errors.Join(errs...)
+}
+
+// protectedKinds hold data, or every object inside them: deleting one by
+// surprise loses what no re-apply brings back.
+var protectedKinds = map[schema.GroupKind]bool{
+	{Kind: "Namespace"}:             true,
+	{Kind: "PersistentVolumeClaim"}: true,
+	crdKind:                         true,
+}
+
+// Protected reports whether e is of a kind that leaves Git without being
+// deleted until a person confirms: Namespace, PersistentVolumeClaim,
+// CustomResourceDefinition. An entry that does not parse is protected.
+func Protected(e Entry) bool {
+	obj, err := e.Parse()
+	return err != nil || protectedKinds[obj.GroupVersionKind.GroupKind()]
 }
 
 // pruneRank orders deletions: namespaced objects, then cluster-scoped ones,
