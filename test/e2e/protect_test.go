@@ -74,7 +74,9 @@ func TestProtectedKindsWaitForConfirmation(t *testing.T) {
 	}
 	eventually(t, time.Minute, "the Namespace and the claim deleted", func(ctx context.Context) (bool, error) {
 		nsErr, pvcErr := k8s.Get(ctx, client.ObjectKey{Name: extra}, ns), k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "data"}, pvc)
-		gone := func(err error, o client.Object) bool { return apierrors.IsNotFound(err) || (err == nil && o.GetDeletionTimestamp() != nil) }
+		gone := func(err error, o client.Object) bool {
+			return apierrors.IsNotFound(err) || (err == nil && o.GetDeletionTimestamp() != nil)
+		}
 		return gone(nsErr, ns) && gone(pvcErr, pvc), nil
 	})
 }
