@@ -2,11 +2,13 @@ package source
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -106,7 +108,7 @@ func (s *boundedSession) UploadPack(ctx context.Context, req *packp.UploadPackRe
 	if err != nil {
 		return nil, err
 	}
-	out := packp.NewUploadPackResponseWithPackfile(req, &limitedReader{rc: res, lim: lim})
+	out := packp.NewUploadPackResponseWithPackfile(req, &limitedReader{rc: res, lim: lim, budget: lim.left})
 	out.ShallowUpdate = res.ShallowUpdate
 	out.ServerResponse = res.ServerResponse
 	return out, nil
@@ -115,11 +117,20 @@ func (s *boundedSession) UploadPack(ctx context.Context, req *packp.UploadPackRe
 var errFetchLimit = errors.New("fetch exceeded its byte limit")
 
 type limitedReader struct {
-	rc  io.ReadCloser
-	lim *fetchLimits
+	rc     io.ReadCloser
+	lim    *fetchLimits
+	budget int64 // lim.left when the response started
+	pack   packHeader
 }
 
-// Read reads within the fetch's remaining budget.
+// minPackObjectBytes is the least an object takes in a pack: a header byte
+// and a zlib stream of at least eight bytes.
+const minPackObjectBytes = 9
+
+// Read reads within the fetch's remaining budget. A pack header announcing
+// more objects than the budget can hold is refused before go-git sizes its
+// index by it: a hostile server announcing 2³¹ objects would otherwise
+// allocate tens of gigabytes at once.
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.lim.left <= 0 {
 		l.lim.exceeded = true
@@ -130,7 +141,65 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	}
 	n, err := l.rc.Read(p)
 	l.lim.left -= int64(n)
+	if count, ok := l.pack.feed(p[:n]); ok && int64(count)*minPackObjectBytes > l.budget {
+		l.lim.exceeded = true
+		return 0, errFetchLimit
+	}
 	return n, err
+}
+
+// packHeader finds the pack's header in an upload-pack response, through
+// side-band pkt-lines or without them, and reads its object count.
+type packHeader struct {
+	header  []byte // the pack's first bytes, until there are 12
+	pktLeft int    // bytes left in the current pkt-line's payload; -1: no side-band
+	pktLen  []byte // the hex length of the next pkt-line, as it arrives
+	channel bool   // the channel byte of the current pkt-line was read
+	data    bool   // the current pkt-line carries pack data (channel 1)
+	done    bool
+}
+
+// feed reads the next bytes of the response; ok is true once, with the
+// object count, when the header is whole.
+func (h *packHeader) feed(b []byte) (count uint32, ok bool) {
+	for len(b) > 0 && !h.done {
+		switch {
+		case h.pktLeft == 0 && len(h.header) == 0 && len(h.pktLen) == 0 && b[0] == 'P':
+			h.pktLeft = -1 // a bare pack, no side-band
+		case h.pktLeft == 0:
+			h.pktLen = append(h.pktLen, b[0])
+			b = b[1:]
+			if len(h.pktLen) == 4 {
+				n, err := strconv.ParseUint(string(h.pktLen), 16, 16)
+				h.pktLen, h.channel, h.data = h.pktLen[:0], false, false
+				if err != nil {
+					h.done = true // not pkt-lines: leave it to go-git
+				} else if n > 4 {
+					h.pktLeft = int(n) - 4
+				}
+			}
+			continue
+		case h.pktLeft > 0 && !h.channel:
+			h.channel, h.data = true, b[0] == 1
+			h.pktLeft--
+			b = b[1:]
+			continue
+		}
+		take := len(b)
+		if h.pktLeft > 0 {
+			take = min(take, h.pktLeft)
+			h.pktLeft -= take
+		}
+		if h.data || h.pktLeft < 0 {
+			h.header = append(h.header, b[:min(take, 12-len(h.header))]...)
+		}
+		b = b[take:]
+		if len(h.header) == 12 {
+			h.done = true
+			return binary.BigEndian.Uint32(h.header[8:]), string(h.header[:4]) == "PACK"
+		}
+	}
+	return 0, false
 }
 
 // Close closes the response.
