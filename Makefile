@@ -58,6 +58,15 @@ bench: tools ## Benchmarks, each beside its baseline from the same run.
 	@# 500 AppSources: each revision takes half a minute.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=30m -run='^$$' -bench=ManyAppSources -benchtime=3x ./test/e2e/
 
+FUZZTIME ?= 1m
+
+.PHONY: fuzz
+fuzz: ## Run every fuzzer for FUZZTIME each (their seeds run in make test too).
+	@for pkg in $$(go list ./...); do \
+		for f in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "$$pkg $$f"; go test -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+		done; done
+
 .PHONY: run
 run: build ## Start a local control plane and the manager, apply the samples, show them.
 	go build -o bin/devenv ./hack/devenv
