@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"path"
+	"path/filepath"
 	"strings"
 	"testing"
 )
