@@ -42,6 +42,10 @@ type Config struct {
 	// DefaultServiceAccount is impersonated, in the AppSource's namespace,
 	// when an AppSource names none; empty applies as the manager itself.
 	DefaultServiceAccount string
+	// GitMaxFetchBytes and GitMaxCheckoutBytes bound the pack data one fetch
+	// downloads and the file content one checkout writes.
+	GitMaxFetchBytes    int64
+	GitMaxCheckoutBytes int64
 	// RenderCacheSize is how many renders are remembered by their inputs.
 	RenderCacheSize int
 	// RenderTimeout, RenderCPUTime and RenderMemoryBytes bound each render,
@@ -69,6 +73,8 @@ func DefaultConfig() Config {
 		WorkDir:                 os.TempDir(),
 		Timeout:                 5 * time.Minute,
 		MaxConcurrentReconciles: 4,
+		GitMaxFetchBytes:        source.DefaultOptions().MaxFetchBytes,
+		GitMaxCheckoutBytes:     source.DefaultOptions().MaxCheckoutBytes,
 		RenderCacheSize:         256,
 		RenderTimeout:           2 * time.Minute,
 		RenderCPUTime:           time.Minute,
@@ -158,6 +164,7 @@ func NewStandalone(restCfg *rest.Config, cl client.Client, c Config) (*AppSource
 func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSourceReconciler, error) {
 	gitOpts := source.DefaultOptions()
 	gitOpts.CacheDir = filepath.Join(c.WorkDir, "driftless-git")
+	gitOpts.MaxFetchBytes, gitOpts.MaxCheckoutBytes = c.GitMaxFetchBytes, c.GitMaxCheckoutBytes
 	git, err := source.New(gitOpts)
 	if err != nil {
 		return nil, err

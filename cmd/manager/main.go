@@ -43,6 +43,8 @@ func run() error {
 	flag.StringVar(&c.DefaultServiceAccount, "default-service-account", "", "service account impersonated, in the AppSource's namespace, when an AppSource names none (multi-tenant lockdown)")
 	flag.BoolVar(&c.APICompression, "kube-api-compression", false, "ask the API server to gzip its responses; off, as on a cluster's network inflating every watch event costs more CPU than the bytes save")
 	flag.DurationVar(&c.Timeout, "reconcile-timeout", c.Timeout, "bound of one reconcile when an AppSource sets none")
+	flag.Int64Var(&c.GitMaxFetchBytes, "git-max-fetch-bytes", c.GitMaxFetchBytes, "pack data one Git fetch may download; past it the fetch is LimitExceeded")
+	flag.Int64Var(&c.GitMaxCheckoutBytes, "git-max-checkout-bytes", c.GitMaxCheckoutBytes, "file content one checkout may write; past it the fetch is LimitExceeded")
 	flag.DurationVar(&c.RenderTimeout, "render-timeout", c.RenderTimeout, "wall-clock bound of one render, run in a child process; past it the render is killed and reported LimitExceeded")
 	flag.DurationVar(&c.RenderCPUTime, "render-cpu-time", c.RenderCPUTime, "CPU-time bound of one render")
 	flag.Int64Var(&c.RenderMemoryBytes, "render-memory-bytes", c.RenderMemoryBytes, "memory bound of one render's process (RLIMIT_DATA)")
