@@ -12,10 +12,15 @@ CLUSTER    := .cache/cluster
 help: ## List the targets.
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+DATE    ?= $(shell git log -1 --format=%cI 2>/dev/null)
+LDFLAGS := -s -w $(foreach v,Version=$(VERSION) Commit=$(COMMIT) Date=$(DATE),-X github.com/driftless-dev/driftless/internal/version.$(v))
+
 .PHONY: build
-build: ## Build the manager and the driftless CLI (also as the kubectl plugin bin/kubectl-driftless) into bin/.
-	go build -o bin/manager ./cmd/manager
-	go build -o bin/driftless ./cmd/driftless
+build: ## Build the manager and the driftless CLI (also as the kubectl plugin bin/kubectl-driftless) into bin/, version-stamped.
+	go build -ldflags '$(LDFLAGS)' -o bin/manager ./cmd/manager
+	go build -ldflags '$(LDFLAGS)' -o bin/driftless ./cmd/driftless
 	ln -sf driftless bin/kubectl-driftless
 
 .PHONY: generate
@@ -23,13 +28,14 @@ generate: ## Regenerate deepcopy code, the CRD and RBAC with controller-gen.
 	$(TOOLS) controller-gen object paths=./api/...
 	$(TOOLS) controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd
 	$(TOOLS) controller-gen rbac:roleName=driftless-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac
+	go run ./hack/bundle config cmd/driftless/install.yaml
 
 .PHONY: verify
 verify: generate ## Fail when a generated file is stale, go.mod is untidy or a large file is tracked.
 	go mod tidy -diff
 	@hack/check-large-files.sh
-	@if [ -n "$$(git status --porcelain -- api config go.mod go.sum)" ]; then \
-		git status --porcelain -- api config go.mod go.sum; git diff -- api config | head -50; \
+	@if [ -n "$$(git status --porcelain -- api config cmd/driftless/install.yaml go.mod go.sum)" ]; then \
+		git status --porcelain -- api config cmd/driftless/install.yaml go.mod go.sum; git diff -- api config cmd/driftless/install.yaml | head -50; \
 		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
 
 .PHONY: lint

@@ -12,10 +12,12 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -36,8 +38,13 @@ import (
 type AppSourceReconciler struct {
 	client.Client
 
-	// Cache is the informer cache health is read from.
+	// Cache is the informer cache health is read from. It holds only the
+	// objects labelled as ours, and the AppSources.
 	Cache client.Reader
+	// Refs reads the metadata of the Secrets, ConfigMaps and service
+	// accounts AppSources name, whoever made them; a manager's is an
+	// informer cache of their metadata only.
+	Refs cache.Cache
 	// Mapper tells namespaced kinds from cluster-scoped ones, from discovery.
 	Mapper meta.RESTMapper
 	// Source fetches Git; one client, and so one cache, for every AppSource.
@@ -76,12 +83,16 @@ type AppSourceReconciler struct {
 	applied  appliedSets             // what each AppSource's last apply was given
 }
 
+// The manager's own identity writes only AppSources, their status, events
+// and its Lease; it reads what it caches. Every object an AppSource applies
+// or prunes is written by impersonation of the AppSource's account.
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=deploy.driftless.dev,resources=appsources/finalizers,verbs=update
 // +kubebuilder:rbac:groups="",resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=*,resources=*,verbs=*
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch;create;update;patch;delete,namespace=driftless-system
+// +kubebuilder:rbac:groups=*,resources=*,verbs=get;list;watch
 
 // SetupWithManager registers the reconciler with mgr. Workloads labelled as
 // ours wake their AppSource when their status changes, so a rollout is
@@ -110,8 +121,10 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.AppSource{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Watches(&v1alpha1.AppSource{}, handler.EnqueueRequestsFromMapFunc(r.dependents)).
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(r.referencing("Secret"))).
-		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(r.referencing("ConfigMap"))).
+		// Metadata only, from the cache of references: no Secret data is
+		// held, and the labelled cache stays labelled.
+		WatchesRawSource(source.Kind(r.Refs, metadataOf("Secret"), handler.TypedEnqueueRequestsFromMapFunc(r.referencing("Secret")))).
+		WatchesRawSource(source.Kind(r.Refs, metadataOf("ConfigMap"), handler.TypedEnqueueRequestsFromMapFunc(r.referencing("ConfigMap")))).
 		// Unstructured, as health reads them: one informer per kind, so
 		// that a wake never reads an older object than the one that woke it.
 		Watches(workload("Deployment"), owner).
@@ -134,6 +147,13 @@ func requestLogger(log logr.Logger) func(*reconcile.Request) logr.Logger {
 		}
 		return log.WithValues("AppSource", req.String(), "namespace", req.Namespace, "name", req.Name)
 	}
+}
+
+// metadataOf is an empty core/v1 object of kind, for a metadata watch.
+func metadataOf(kind string) *metav1.PartialObjectMetadata {
+	m := &metav1.PartialObjectMetadata{}
+	m.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind(kind))
+	return m
 }
 
 // workload is an empty apps/v1 object of kind, for a watch.
@@ -180,7 +200,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	steps := []step{
 		r.timed("dependencies", r.checkDependencies), r.timed("held", r.checkHeld), r.timed("promotion", r.checkPromotion),
 		r.timed("fetch", r.fetch), r.timed("decrypt", r.decrypt), r.timed("render", r.render), r.timed("plan", r.plan),
-		r.timed("apply", r.apply), r.timed("prune", r.prune), r.timed("health", r.checkHealth),
+		r.timed("account", r.checkAccount), r.timed("apply", r.apply), r.timed("prune", r.prune), r.timed("health", r.checkHealth),
 	}
 	for _, s := range steps {
 		if err := s(runCtx, st); err != nil {
@@ -197,13 +217,31 @@ func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSou
 		return nil
 	}
 	if obj.Spec.PruneEnabled() && !obj.Spec.Suspend {
+		// An account deleted with its namespace can delete nothing, and the
+		// namespace's objects go with it: waiting would hold the namespace
+		// forever.
+		if sa := r.account(obj); sa != "" {
+			if exists, err := r.accountExists(ctx, obj.Namespace, sa); err != nil {
+				return fmt.Errorf("prune on deletion: read ServiceAccount/%s/%s: %w", obj.Namespace, sa, err)
+			} else if !exists {
+				r.event(obj, corev1.EventTypeWarning, v1alpha1.AccessDeniedReason,
+					"ServiceAccount/%s/%s is gone: nothing is pruned, the inventory is left as it is", obj.Namespace, sa)
+				return r.release(ctx, obj)
+			}
+		}
 		if _, _, err := r.Apply.Prune(ctx, inventoryOf(obj), r.applyOptions(obj)); err != nil {
 			return fmt.Errorf("prune on deletion: %w", err)
 		}
 	}
+	return r.release(ctx, obj)
+}
+
+// release forgets an AppSource being deleted and removes its finalizer.
+func (r *AppSourceReconciler) release(ctx context.Context, obj *v1alpha1.AppSource) error {
 	r.rendered.forget(client.ObjectKeyFromObject(obj))
 	r.applied.forget(client.ObjectKeyFromObject(obj))
 	r.heads.forget(client.ObjectKeyFromObject(obj))
+	r.wakes.forget(client.ObjectKeyFromObject(obj))
 	forgetMetrics(obj)
 	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
 	return r.Update(ctx, obj)

@@ -40,6 +40,9 @@ func (w *wakes) woke(key client.ObjectKey, why wake) {
 	w.m.LoadOrStore(key, why)
 }
 
+// forget drops what is known of key.
+func (w *wakes) forget(key client.ObjectKey) { w.m.Delete(key) }
+
 // trigger says, once, what woke obj: "spec", "request", "webhook",
 // "rollout" (a managed workload's status), "input" (a Secret or ConfigMap
 // it reads), "upstream" or "interval" (a timed requeue).

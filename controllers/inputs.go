@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
@@ -97,17 +98,17 @@ func (r *AppSourceReconciler) inputsKey(ctx context.Context, obj *v1alpha1.AppSo
 	for _, ref := range referenced(obj) {
 		key := client.ObjectKey{Namespace: obj.Namespace, Name: ref.name}
 		h := sha256.New()
-		// Read only, never changed: the cache's own copy will do.
+		// Read from the API server: only their metadata is cached.
 		if ref.kind == "ConfigMap" {
 			cm := &corev1.ConfigMap{}
-			if err := r.Get(ctx, key, cm, client.UnsafeDisableDeepCopy); err != nil {
+			if err := r.Get(ctx, key, cm); err != nil {
 				return "" // unknown inputs: render again
 			}
 			hashData(h, cm.Data)
 			hashData(h, cm.BinaryData)
 		} else {
 			secret := &corev1.Secret{}
-			if err := r.Get(ctx, key, secret, client.UnsafeDisableDeepCopy); err != nil {
+			if err := r.Get(ctx, key, secret); err != nil {
 				return ""
 			}
 			hashData(h, secret.Data)
@@ -160,8 +161,8 @@ func referenceKeys(o client.Object) []string {
 
 // referencing maps a Secret or ConfigMap to the AppSources of its namespace
 // that read it, so that a changed key or value is applied at once.
-func (r *AppSourceReconciler) referencing(kind string) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
+func (r *AppSourceReconciler) referencing(kind string) handler.TypedMapFunc[*metav1.PartialObjectMetadata, reconcile.Request] {
+	return func(ctx context.Context, o *metav1.PartialObjectMetadata) []reconcile.Request {
 		var list v1alpha1.AppSourceList
 		if err := r.List(ctx, &list, client.InNamespace(o.GetNamespace()),
 			client.MatchingFields{referencesIndex: kind + "/" + o.GetName()}, client.UnsafeDisableDeepCopy); err != nil {

@@ -10,11 +10,16 @@ import (
 	"strings"
 	"time"
 
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
@@ -108,9 +113,22 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 		opts.Scheme = scheme
 	}
 	restCfg.DisableCompression = !c.APICompression
+	refsOpts := cache.Options{Scheme: opts.Scheme, DefaultNamespaces: opts.Cache.DefaultNamespaces,
+		DefaultTransform: cache.TransformStripManagedFields()}
+	if err := cacheOnlyOurs(&opts); err != nil {
+		return nil, nil, err
+	}
 	mgr, err := ctrl.NewManager(restCfg, opts)
 	if err != nil {
 		return nil, nil, fmt.Errorf("create manager: %w", err)
+	}
+	refsOpts.HTTPClient, refsOpts.Mapper = mgr.GetHTTPClient(), mgr.GetRESTMapper()
+	refs, err := cache.New(restCfg, refsOpts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create the cache of references: %w", err)
+	}
+	if err := mgr.Add(refs); err != nil {
+		return nil, nil, err
 	}
 	r, err := newReconciler(restCfg, mgr.GetCache(), c)
 	if err != nil {
@@ -118,6 +136,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	}
 	r.Client = mgr.GetClient()
 	r.Cache = mgr.GetCache()
+	r.Refs = refs
 	r.Mapper = mgr.GetRESTMapper()
 	r.Recorder = mgr.GetEventRecorder("driftless")
 	if err := r.SetupWithManager(mgr); err != nil {
@@ -131,10 +150,88 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	if err := mgr.AddHealthzCheck("ping", healthz.Ping); err != nil {
 		return nil, nil, err
 	}
-	if err := mgr.AddReadyzCheck("ping", healthz.Ping); err != nil {
+	if err := mgr.AddReadyzCheck("caches", cachesSynced(mgr.GetCache(), refs)); err != nil {
 		return nil, nil, err
 	}
+	if opts.LeaderElection {
+		if err := mgr.AddReadyzCheck("leader", leaderKnown(mgr, opts)); err != nil {
+			return nil, nil, err
+		}
+	}
 	return mgr, r, nil
+}
+
+// +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
+// +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+
+// cachesSynced is ready once every informer of the caches has synced.
+func cachesSynced(caches ...cache.Cache) healthz.Checker {
+	return func(req *http.Request) error {
+		ctx, cancel := context.WithTimeout(req.Context(), time.Second)
+		defer cancel()
+		for _, c := range caches {
+			if !c.WaitForCacheSync(ctx) {
+				return errors.New("caches not synced yet")
+			}
+		}
+		return nil
+	}
+}
+
+// leaderKnown is ready on the leader, and on another replica once the
+// Lease names a holder that renewed it within its duration.
+func leaderKnown(mgr ctrl.Manager, opts ctrl.Options) healthz.Checker {
+	ns := opts.LeaderElectionNamespace
+	if ns == "" {
+		// The pod's own namespace, as controller-runtime finds it.
+		data, _ := os.ReadFile("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+		ns = strings.TrimSpace(string(data))
+	}
+	duration := 15 * time.Second
+	if opts.LeaseDuration != nil {
+		duration = *opts.LeaseDuration
+	}
+	return func(req *http.Request) error {
+		select {
+		case <-mgr.Elected():
+			return nil
+		default:
+		}
+		lease := &coordinationv1.Lease{}
+		if err := mgr.GetAPIReader().Get(req.Context(), client.ObjectKey{Namespace: ns, Name: opts.LeaderElectionID}, lease); err != nil {
+			return fmt.Errorf("read the leader's Lease: %w", err)
+		}
+		s := lease.Spec
+		if s.HolderIdentity == nil || *s.HolderIdentity == "" || s.RenewTime == nil || time.Since(s.RenewTime.Time) > duration {
+			return errors.New("no leader holds the Lease")
+		}
+		return nil
+	}
+}
+
+// cacheOnlyOurs makes the manager's cache hold only what it must, so that
+// its memory does not grow with the cluster's unrelated objects: objects
+// labelled as ours (what AppSources applied), all AppSources, and all
+// HorizontalPodAutoscalers (few, and one of someone else's may scale what we
+// apply). Secrets and ConfigMaps are read from the API server when a
+// reconcile needs them, never cached: only their metadata is watched, in the
+// cache of references.
+func cacheOnlyOurs(opts *ctrl.Options) error {
+	ours, err := labels.NewRequirement(v1alpha1.NameLabel, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	opts.Cache.DefaultLabelSelector = labels.NewSelector().Add(*ours)
+	if opts.Cache.ByObject == nil {
+		opts.Cache.ByObject = map[client.Object]cache.ByObject{}
+	}
+	opts.Cache.ByObject[&v1alpha1.AppSource{}] = cache.ByObject{Label: labels.Everything()}
+	opts.Cache.ByObject[&autoscalingv2.HorizontalPodAutoscaler{}] = cache.ByObject{Label: labels.Everything()}
+	if opts.Client.Cache == nil {
+		opts.Client.Cache = &client.CacheOptions{}
+	}
+	opts.Client.Cache.DisableFor = append(opts.Client.Cache.DisableFor, &corev1.Secret{}, &corev1.ConfigMap{})
+	return nil
 }
 
 // NewStandalone builds the reconciler the CLI runs for builds and diffs: the

@@ -435,25 +435,12 @@ func holdProtected(st *state, stale []apply.Entry) (prune, pending []apply.Entry
 	return prune, pending
 }
 
-func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Options {
-	opts := apply.DefaultOptions()
-	opts.Owner = apply.Owner{Name: obj.Name, Namespace: obj.Namespace}
-	sa := obj.Spec.ServiceAccountName
-	if sa == "" {
-		sa = r.DefaultServiceAccount
-	}
-	if sa != "" {
-		opts.Impersonate = "system:serviceaccount:" + obj.Namespace + ":" + sa
-	}
-	return opts
-}
-
-// secret reads a Secret of the AppSource's own namespace: no reference can
-// reach another namespace. It is the cache's own copy: read it, never
-// change it.
+// secret reads a Secret of the AppSource's own namespace from the API
+// server: no reference can reach another namespace, and no Secret data is
+// cached beyond the reconcile.
 func (r *AppSourceReconciler) secret(ctx context.Context, obj *v1alpha1.AppSource, name string) (*corev1.Secret, error) {
 	secret := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, secret, client.UnsafeDisableDeepCopy); err != nil {
+	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, secret); err != nil {
 		return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read Secret/%s/%s: %w", obj.Namespace, name, err))
 	}
 	return secret, nil

@@ -46,7 +46,8 @@ Cluster access follows kubectl: --kubeconfig, $KUBECONFIG or ~/.kube/config,
 	f.StringVar(&g.context, "context", "", "the kubeconfig context to use (default: its current context)")
 	f.StringVarP(&g.namespace, "namespace", "n", "", "namespace of the AppSources (default: the context's)")
 	root.AddCommand(newBuild(g), newDiff(g), newGet(g), newHistory(g),
-		newReconcile(g), newSuspend(g), newResume(g), newPromote(g), newAbort(g), newPrune(g))
+		newReconcile(g), newSuspend(g), newResume(g), newPromote(g), newAbort(g), newPrune(g),
+		newInstall(g), newUninstall(g), newCheck(g), newVersion(g))
 	if name != "driftless" {
 		renameExamples(root, name)
 	}

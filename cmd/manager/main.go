@@ -9,10 +9,12 @@ import (
 	"go.uber.org/zap/zapcore"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/driftless-dev/driftless/controllers"
 	"github.com/driftless-dev/driftless/internal/render"
+	"github.com/driftless-dev/driftless/internal/version"
 )
 
 func main() {
@@ -23,17 +25,29 @@ func main() {
 	}
 }
 
+// metricsOptions serves /metrics on addr: with secure, over HTTPS (a
+// self-signed certificate) behind the API server's authentication and
+// authorization, as kubebuilder's scaffold does.
+func metricsOptions(addr string, secure bool) metricsserver.Options {
+	if !secure {
+		return metricsserver.Options{BindAddress: addr}
+	}
+	return metricsserver.Options{BindAddress: addr, SecureServing: true, FilterProvider: filters.WithAuthenticationAndAuthorization}
+}
+
 func run() error {
 	c := controllers.DefaultConfig()
 	var err error
 	var (
-		metricsAddr = flag.String("metrics-bind-address", ":8080", "address of the Prometheus /metrics endpoint; 0 disables it")
-		probeAddr   = flag.String("health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
-		pprofAddr   = flag.String("pprof-bind-address", "", "address of the Go profiler's /debug/pprof endpoints; empty disables them")
-		leaderElect = flag.Bool("leader-elect", false, "elect a leader, so only one of several replicas reconciles")
-		leaderNS    = flag.String("leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's own")
-		logLevel    = flag.String("log-level", "info", "log verbosity: debug, info or error")
-		zapOpts     = zap.Options{TimeEncoder: zapcore.ISO8601TimeEncoder}
+		metricsAddr   = flag.String("metrics-bind-address", ":8443", "address of the Prometheus /metrics endpoint; 0 disables it")
+		metricsSecure = flag.Bool("metrics-secure", true, "serve /metrics over HTTPS to callers the API server authenticates and authorizes (get on the non-resource URL /metrics, as the ClusterRole driftless-metrics-reader grants); false serves plain HTTP to anyone who can reach it")
+		probeAddr     = flag.String("health-probe-bind-address", ":8081", "address of the /healthz and /readyz probes")
+		pprofAddr     = flag.String("pprof-bind-address", "", "address of the Go profiler's /debug/pprof endpoints; empty disables them")
+		leaderElect   = flag.Bool("leader-elect", false, "elect a leader, so only one of several replicas reconciles")
+		leaderNS      = flag.String("leader-election-namespace", "", "namespace of the leader election Lease; empty means the pod's own")
+		showVersion   = flag.Bool("version", false, "print the version and exit")
+		logLevel      = flag.String("log-level", "info", "log verbosity: debug, info or error")
+		zapOpts       = zap.Options{TimeEncoder: zapcore.ISO8601TimeEncoder}
 	)
 	flag.IntVar(&c.MaxConcurrentReconciles, "concurrent", c.MaxConcurrentReconciles, "AppSources reconciled at once")
 	flag.StringVar(&c.WorkDir, "work-dir", c.WorkDir, "folder for Git's cache and each reconcile's private checkout; checkouts left by an earlier run are removed at start")
@@ -51,6 +65,10 @@ func run() error {
 	flag.IntVar(&c.RenderCacheSize, "render-cache-size", c.RenderCacheSize, "renders remembered by their inputs, so an unchanged input is never rendered twice; 0 renders every time")
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Println("manager", version.Get())
+		return nil
+	}
 	// Only the fault tests set them; see controllers.Failpoints.
 	if c.Failpoints, err = controllers.ParseFailpoints(os.Getenv("DRIFTLESS_FAILPOINTS")); err != nil {
 		return err
@@ -67,7 +85,7 @@ func run() error {
 		return err
 	}
 	mgr, _, err := controllers.NewManager(cfg, c, ctrl.Options{
-		Metrics:                 metricsserver.Options{BindAddress: *metricsAddr},
+		Metrics:                 metricsOptions(*metricsAddr, *metricsSecure),
 		HealthProbeBindAddress:  *probeAddr,
 		PprofBindAddress:        *pprofAddr,
 		LeaderElection:          *leaderElect,
@@ -80,6 +98,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	ctrl.Log.Info("starting manager", "concurrent", c.MaxConcurrentReconciles, "leaderElect", *leaderElect)
+	ctrl.Log.Info("starting manager", "version", version.Get().String())
+	ctrl.Log.Info("configuration", "concurrent", c.MaxConcurrentReconciles, "leaderElect", *leaderElect)
 	return mgr.Start(ctrl.SetupSignalHandler())
 }

@@ -17,7 +17,7 @@ import (
 )
 
 // InstallCRDs creates or updates every CustomResourceDefinition in the YAML
-// files of dir and waits until each is Established.
+// files of dir (other files are skipped) and waits until each is Established.
 func (c *Cluster) InstallCRDs(ctx context.Context, dir string) error {
 	client, err := apiextensionsclient.NewForConfig(c.config)
 	if err != nil {
@@ -65,6 +65,9 @@ func readCRDs(dir string) ([]*apiextensionsv1.CustomResourceDefinition, error) {
 		crd := &apiextensionsv1.CustomResourceDefinition{}
 		if err := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(b), 4096).Decode(crd); err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if crd.Kind != "CustomResourceDefinition" {
+			continue // a kustomization.yaml beside them
 		}
 		crds = append(crds, crd)
 	}

@@ -199,17 +199,7 @@ func configMapsYAML(names []string) string {
 // buildManager builds cmd/manager into a temporary folder.
 func buildManager(t testing.TB) string {
 	t.Helper()
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(gomod)) == "" {
-		t.Fatalf("find the module root: %v", err)
-	}
-	bin := filepath.Join(t.TempDir(), "manager")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/manager")
-	build.Dir = filepath.Dir(strings.TrimSpace(string(gomod)))
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/manager: %v\n%s", err, out)
-	}
-	return bin
+	return buildBinary(t, "./cmd/manager")
 }
 
 // managerProcess is a manager binary running against the test cluster.

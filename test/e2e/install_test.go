@@ -1,0 +1,223 @@
+package e2e
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// TestInstallLeastPrivilege installs the bundle with `driftless install`,
+// then runs the manager binary with the Deployment's own flags and the
+// bundle's ServiceAccount token (not an admin kubeconfig): a tenant gets
+// exactly what its namespace grants its deployer account, a tenant
+// AppSource reaching for cluster-admin is AccessDenied with nothing written,
+// the platform's AppSource in driftless-system applies the same objects, an
+// AppSource without an account writes nothing, deleting a tenant namespace
+// completes, and `driftless uninstall` leaves every workload running.
+func TestInstallLeastPrivilege(t *testing.T) {
+	cli := buildBinary(t, "./cmd/driftless")
+	manager := buildManager(t)
+	driftless := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command(cli, append(args, "--kubeconfig="+cluster.Kubeconfig)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("driftless %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return string(out)
+	}
+	t.Cleanup(func() { // later tests need the CRD that uninstall deletes
+		if err := cluster.InstallCRDs(context.Background(), filepath.Join(moduleRoot(t), "config", "crd")); err != nil {
+			t.Errorf("reinstall the CRD: %v", err)
+		}
+	})
+
+	out := driftless("install", "--image=example.com/driftless:test", "--timeout=2m")
+	if !strings.Contains(out, "Driftless is installed") {
+		t.Errorf("install printed:\n%s", out)
+	}
+	for key, obj := range map[string]client.Object{
+		"driftless-manager": &networkingv1.NetworkPolicy{}, "driftless-metrics": &corev1.Service{}, "driftless-webhook": &corev1.Service{},
+	} {
+		if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: "driftless-system", Name: key}, obj); err != nil {
+			t.Errorf("%T %s: %v", obj, key, err)
+		}
+	}
+	deploy := &appsv1.Deployment{}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: "driftless-system", Name: "driftless-manager"}, deploy); err != nil {
+		t.Fatal(err)
+	}
+
+	// The manager as the Deployment runs it, with the account's own token.
+	kubeconfig := tokenKubeconfig(t, "driftless-system", "driftless-manager")
+	args := []string{"--kubeconfig=" + kubeconfig}
+	for _, a := range deploy.Spec.Template.Spec.Containers[0].Args {
+		switch name, _, _ := strings.Cut(a, "="); name {
+		case "--metrics-bind-address", "--health-probe-bind-address", "--webhook-bind-address", "--work-dir":
+			continue // ports and the pod's volume: this process's own below
+		}
+		args = append(args, a)
+	}
+	// Out of a pod, the Lease's namespace is not found from the pod's.
+	args = append(args, "--leader-election-namespace=driftless-system")
+	startManagerProcess(t, manager, "installed", args...)
+
+	// A tenant: its deployer account may change its own namespace only.
+	app := newGitApp(t)
+	app.repo.WriteFile("deploy/config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {a: b}\n")
+	app.repo.Commit("tenant app")
+	grantDeployer(t, app.ns)
+	tenant := app.appSource(t, "web")
+	waitReady(t, tenant, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	// Reaching for cluster-admin, or another namespace: refused, nothing written.
+	binding := "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: grab-" + app.ns + "}\n" +
+		"roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n" +
+		"subjects: [{kind: ServiceAccount, name: default, namespace: " + app.ns + "}]\n"
+	app.repo.WriteFile("escalate/binding.yaml", binding)
+	app.repo.WriteFile("elsewhere/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: planted, namespace: driftless-system}\ndata: {a: b}\n")
+	app.repo.Commit("escalation attempts")
+	for _, path := range []string{"escalate", "elsewhere"} {
+		obj := app.appSource(t, path, withPath(path))
+		waitReady(t, obj, metav1.ConditionFalse, v1alpha1.AccessDeniedReason)
+		if msg := readyMessage(obj); !strings.Contains(msg, "system:serviceaccount:"+app.ns+":driftless-deployer") {
+			t.Errorf("%s: message %q does not name the account", path, msg)
+		}
+	}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Name: "grab-" + app.ns}, &rbacv1.ClusterRoleBinding{}); !apierrors.IsNotFound(err) {
+		t.Errorf("ClusterRoleBinding written for a tenant: %v", err)
+	}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: "driftless-system", Name: "planted"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+		t.Errorf("ConfigMap written into driftless-system for a tenant: %v", err)
+	}
+
+	// The platform team's AppSource, in driftless-system, may.
+	auth := &corev1.Secret{}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "git-auth"}, auth); err != nil {
+		t.Fatal(err)
+	}
+	platformAuth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: "driftless-system", Name: "git-auth-" + app.ns}, Data: auth.Data}
+	if err := k8s.Create(t.Context(), platformAuth); err != nil {
+		t.Fatal(err)
+	}
+	platform := appSource("platform-"+app.ns, "driftless-system", withURL(app.server.RepoURL("app.git")), withPath("escalate"),
+		func(s *v1alpha1.AppSource) { s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: platformAuth.Name} })
+	if err := k8s.Create(t.Context(), platform); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, platform, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	if err := k8s.Delete(t.Context(), platform); err != nil {
+		t.Fatal(err)
+	}
+
+	// No account: nothing is written as the manager instead.
+	lone := newGitApp(t)
+	orphan := lone.appSource(t, "web")
+	waitReady(t, orphan, metav1.ConditionFalse, v1alpha1.AccessDeniedReason)
+	if msg := readyMessage(orphan); !strings.Contains(msg, "ServiceAccount/"+lone.ns+"/driftless-deployer does not exist") {
+		t.Errorf("message %q", msg)
+	}
+
+	// Deleting a namespace with its AppSource and account completes.
+	if err := k8s.Delete(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: lone.ns}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, "namespace "+lone.ns+" gone", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKey{Name: lone.ns}, &corev1.Namespace{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+
+	out = driftless("uninstall", "--yes", "--timeout=2m")
+	if !strings.Contains(out, "keep running") {
+		t.Errorf("uninstall printed:\n%s", out)
+	}
+	d := &appsv1.Deployment{}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "web"}, d); err != nil || d.DeletionTimestamp != nil {
+		t.Errorf("the tenant's Deployment after uninstall: %v", err)
+	}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "settings"}, &corev1.ConfigMap{}); err != nil {
+		t.Errorf("the tenant's ConfigMap after uninstall: %v", err)
+	}
+}
+
+func readyMessage(obj *v1alpha1.AppSource) string {
+	if c := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition); c != nil {
+		return c.Message
+	}
+	return ""
+}
+
+// grantDeployer creates ns's driftless-deployer account, allowed what the
+// built-in admin role allows in ns only.
+func grantDeployer(t *testing.T, ns string) {
+	t.Helper()
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "driftless-deployer"}}
+	rb := &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "driftless-deployer"},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "admin"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: ns}}}
+	for _, o := range []client.Object{sa, rb} {
+		if err := k8s.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// tokenKubeconfig writes a kubeconfig that authenticates as the service
+// account ns/name with a token from the TokenRequest API.
+func tokenKubeconfig(t *testing.T, ns, name string) string {
+	t.Helper()
+	tr, err := clientset.CoreV1().ServiceAccounts(ns).CreateToken(t.Context(), name,
+		&authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](3600)}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["c"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["u"] = &clientcmdapi.AuthInfo{Token: tr.Status.Token}
+	kc.Contexts["c"] = &clientcmdapi.Context{Cluster: "c", AuthInfo: "u"}
+	kc.CurrentContext = "c"
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := clientcmd.WriteToFile(*kc, path); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// buildBinary builds the module's package pkg into a temporary folder.
+func buildBinary(t testing.TB, pkg string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	build := exec.Command("go", "build", "-o", bin, pkg)
+	build.Dir = moduleRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
+	}
+	return bin
+}
+
+// moduleRoot is the folder of the module's go.mod.
+func moduleRoot(t testing.TB) string {
+	t.Helper()
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || strings.TrimSpace(string(gomod)) == "" {
+		t.Fatalf("find the module root: %v", err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(gomod)))
+}
