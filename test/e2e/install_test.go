@@ -118,7 +118,9 @@ func TestInstallLeastPrivilege(t *testing.T) {
 		t.Fatal(err)
 	}
 	platform := appSource("platform-"+app.ns, "driftless-system", withURL(app.server.RepoURL("app.git")), withPath("escalate"),
-		func(s *v1alpha1.AppSource) { s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: platformAuth.Name} })
+		func(s *v1alpha1.AppSource) {
+			s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: platformAuth.Name}
+		})
 	if err := k8s.Create(t.Context(), platform); err != nil {
 		t.Fatal(err)
 	}
