@@ -273,6 +273,13 @@ func (k *kube) uninstall(ctx context.Context, out io.Writer, timeout time.Durati
 		}
 		fmt.Fprintf(out, "%s deleted\n", describe(o))
 	}
+	// The CRD goes once its AppSources are gone: a new install must wait.
+	if err := k.poll(ctx, timeout, "the CRD and its AppSources to go", func(ctx context.Context) (bool, error) {
+		err := k.client.Get(ctx, client.ObjectKey{Name: crdName}, &apiextensionsv1.CustomResourceDefinition{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	}); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "Driftless is uninstalled; the workloads it deployed keep running.")
 	return nil
 }
