@@ -39,15 +39,15 @@ generate: ## Regenerate deepcopy code, the CRD and RBAC with controller-gen.
 	$(TOOLS) controller-gen object paths=./api/...
 	$(TOOLS) controller-gen crd paths=./api/... output:crd:artifacts:config=config/crd
 	$(TOOLS) controller-gen rbac:roleName=driftless-manager paths=./controllers/... output:rbac:artifacts:config=config/rbac
-	go run ./hack/bundle config cmd/driftless/install.yaml
+	go run ./hack/bundle config cmd/driftless/install.yaml charts/driftless
 
 .PHONY: verify
 verify: generate ## Fail when a generated file is stale, go.mod is untidy or a large file is tracked.
 	go mod tidy -diff
 	cd hack/image && GOWORK=off go mod tidy -diff
 	@hack/check-large-files.sh
-	@if [ -n "$$(git status --porcelain -- api config cmd/driftless/install.yaml go.mod go.sum)" ]; then \
-		git status --porcelain -- api config cmd/driftless/install.yaml go.mod go.sum; git diff -- api config cmd/driftless/install.yaml | head -50; \
+	@if [ -n "$$(git status --porcelain -- api config charts cmd/driftless/install.yaml go.mod go.sum)" ]; then \
+		git status --porcelain -- api config charts cmd/driftless/install.yaml go.mod go.sum; git diff -- api config charts cmd/driftless/install.yaml | head -50; \
 		echo "generated files are stale: run 'make generate' and commit the result"; exit 1; fi
 
 .PHONY: lint

@@ -1,0 +1,4 @@
+{{- define "driftless.selector" -}}
+app.kubernetes.io/name: driftless
+app.kubernetes.io/component: manager
+{{- end -}}
