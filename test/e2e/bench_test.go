@@ -482,7 +482,7 @@ func startWebhookManager(b testing.TB, ns string) *webhookManager {
 	}
 	hookAddr, metricsAddr := freeAddr(b), freeAddr(b)
 	w.url, w.metricsURL = "http://"+hookAddr+"/hook/ci", "http://"+metricsAddr+"/metrics"
-	args := []string{"--concurrent=8", "--metrics-bind-address=" + metricsAddr,
+	args := []string{"--concurrent=8", "--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
 		"--webhook-bind-address=" + hookAddr, "--webhook-secret=" + ns + "/hooks"}
 	if addr := os.Getenv("DRIFTLESS_BENCH_PPROF"); addr != "" {
 		args = append(args, "--pprof-bind-address="+addr) // to profile the manager while a benchmark runs
@@ -574,8 +574,11 @@ func (w *webhookManager) push(b testing.TB, url string) {
 }
 
 // peakRSS is the manager process's peak resident set size, in bytes.
-func (w *webhookManager) peakRSS(b *testing.B) int64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", w.proc.cmd.Process.Pid))
+func (w *webhookManager) peakRSS(b *testing.B) int64 { return w.proc.peakRSS(b) }
+
+// peakRSS is the process's peak resident set size, in bytes.
+func (p *managerProcess) peakRSS(b testing.TB) int64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		b.Fatal(err)
 	}
