@@ -13,6 +13,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -114,7 +115,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	}
 	restCfg.DisableCompression = !c.APICompression
 	refsOpts := cache.Options{Scheme: opts.Scheme, DefaultNamespaces: opts.Cache.DefaultNamespaces,
-		DefaultTransform: cache.TransformStripManagedFields()}
+		DefaultTransform: keepIdentity}
 	if err := cacheOnlyOurs(&opts); err != nil {
 		return nil, nil, err
 	}
@@ -207,6 +208,19 @@ func leaderKnown(mgr ctrl.Manager, opts ctrl.Options) healthz.Checker {
 		}
 		return nil
 	}
+}
+
+// keepIdentity keeps of an object in the cache of references only what
+// names it: a change wakes the AppSources that read it by namespace and
+// name, and an account only needs to exist. The cluster's Secrets and
+// ConfigMaps then cost a few hundred bytes each.
+func keepIdentity(obj any) (any, error) {
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return obj, nil
+	}
+	m.ObjectMeta = metav1.ObjectMeta{Name: m.Name, Namespace: m.Namespace, UID: m.UID, ResourceVersion: m.ResourceVersion}
+	return m, nil
 }
 
 // cacheOnlyOurs makes the manager's cache hold only what it must, so that
