@@ -37,8 +37,21 @@ func apiserverArgs(dir string, p *pki, etcdURL string, port int) []string {
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true",
 		"--profiling=false",
+		// Tests read who wrote what: see Cluster.AuditLog.
+		"--audit-policy-file=" + filepath.Join(dir, "audit-policy.yaml"),
+		"--audit-log-path=" + filepath.Join(dir, "logs", "audit.log"),
+		"--audit-log-maxsize=500",
+		"--audit-log-maxbackup=1",
 	}
 }
+
+// auditPolicy logs every request's metadata once, when it completes.
+const auditPolicy = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived, ResponseStarted]
+rules:
+- level: Metadata
+`
 
 // componentArgs are the flags kube-controller-manager and kube-scheduler share.
 func componentArgs(kubeconfig string) []string {

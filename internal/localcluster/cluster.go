@@ -123,6 +123,9 @@ func (c *Cluster) startAPI(ctx context.Context) error {
 	if err := etcd.waitFor(ctx, "health", httpOK(http.DefaultClient, etcdURL+"/health")); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(c.Dir, "audit-policy.yaml"), []byte(auditPolicy), 0o600); err != nil {
+		return err
+	}
 	api, err := c.start("kube-apiserver", apiserverArgs(c.Dir, p, etcdURL, ports[2]))
 	if err != nil {
 		return err
@@ -159,6 +162,11 @@ func (c *Cluster) start(name string, args []string) (*process, error) {
 	c.procs = append(c.procs, p)
 	return p, nil
 }
+
+// AuditLog is the path of the API server's audit log: one JSON event per
+// line (audit.k8s.io/v1), each request at the Metadata level (who, what,
+// which object; never a body), written when the response completes.
+func (c *Cluster) AuditLog() string { return filepath.Join(c.Dir, "logs", "audit.log") }
 
 // PIDs returns the process IDs of the running control plane processes.
 func (c *Cluster) PIDs() []int {

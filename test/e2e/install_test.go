@@ -2,6 +2,11 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -76,7 +81,8 @@ func TestInstallLeastPrivilege(t *testing.T) {
 		args = append(args, a)
 	}
 	// Out of a pod, the Lease's namespace is not found from the pod's.
-	args = append(args, "--leader-election-namespace=driftless-system")
+	metrics := freeAddr(t)
+	args = append(args, "--leader-election-namespace=driftless-system", "--metrics-bind-address="+metrics)
 	startManagerProcess(t, manager, "installed", args...)
 
 	// A tenant: its deployer account may change its own namespace only.
@@ -137,6 +143,15 @@ func TestInstallLeastPrivilege(t *testing.T) {
 		t.Errorf("message %q", msg)
 	}
 
+	// Metrics: HTTPS, only for who may get /metrics.
+	checkMetrics(t, "https://"+metrics+"/metrics")
+
+	// The audit log: the manager's own user wrote only AppSources, their
+	// status and finalizers, events and its Lease; everything else it wrote
+	// was as an impersonated account; it read no Secret outside the
+	// namespaces of the AppSources naming them.
+	checkAudit(t, "system:serviceaccount:driftless-system:driftless-manager", map[string]bool{app.ns: true, lone.ns: true, "driftless-system": true})
+
 	// Deleting a namespace with its AppSource and account completes.
 	if err := k8s.Delete(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: lone.ns}}); err != nil {
 		t.Fatal(err)
@@ -164,6 +179,98 @@ func readyMessage(obj *v1alpha1.AppSource) string {
 		return c.Message
 	}
 	return ""
+}
+
+// checkMetrics scrapes url without a token (refused) and as an account
+// bound to driftless-metrics-reader (served).
+func checkMetrics(t *testing.T, url string) {
+	t.Helper()
+	ns := newNamespace(t)
+	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prometheus"}}
+	crb := &rbacv1.ClusterRoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "scrape-" + ns},
+		RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "driftless-metrics-reader"},
+		Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: sa.Name, Namespace: ns}}}
+	for _, o := range []client.Object{sa, crb} {
+		if err := k8s.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { _ = k8s.Delete(context.Background(), crb) })
+	tr, err := clientset.CoreV1().ServiceAccounts(ns).CreateToken(t.Context(), sa.Name, &authenticationv1.TokenRequest{}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The manager's certificate is self-signed: the check is of who may read.
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // a test of authorization, not of the certificate
+	scrape := func(token string) (int, string) {
+		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	var code int
+	var body string
+	eventually(t, time.Minute, "metrics served", func(context.Context) (bool, error) {
+		code, body = scrape(tr.Status.Token)
+		return code == http.StatusOK, nil
+	})
+	if !strings.Contains(body, "driftless_reconciles_total") {
+		t.Errorf("metrics without driftless_reconciles_total:\n%.500s", body)
+	}
+	if code, _ := scrape(""); code != http.StatusUnauthorized && code != http.StatusForbidden {
+		t.Errorf("metrics without a token: %d, want 401 or 403", code)
+	}
+}
+
+// auditEvent is the part of an audit.k8s.io/v1 Event the checks read.
+type auditEvent struct {
+	Verb             string `json:"verb"`
+	User             struct{ Username string } `json:"user"`
+	ImpersonatedUser *struct{ Username string } `json:"impersonatedUser"`
+	ObjectRef        *struct {
+		Resource, Namespace, Name, Subresource, APIGroup string
+	} `json:"objectRef"`
+}
+
+// checkAudit reads the API server's audit log for the requests of user.
+func checkAudit(t *testing.T, user string, secretNamespaces map[string]bool) {
+	t.Helper()
+	data, err := os.ReadFile(cluster.AuditLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	own := map[string]bool{"appsources": true, "events": true, "leases": true}
+	writes, impersonated := 0, 0
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var e auditEvent
+		if json.Unmarshal([]byte(line), &e) != nil || e.User.Username != user || e.ObjectRef == nil {
+			continue
+		}
+		ref := e.ObjectRef
+		switch e.Verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+			writes++
+			if e.ImpersonatedUser != nil {
+				impersonated++
+			} else if !own[ref.Resource] && !(ref.Resource == "tokenreviews" || ref.Resource == "subjectaccessreviews") {
+				t.Errorf("the manager wrote %s %s/%s/%s as itself", e.Verb, ref.Resource, ref.Namespace, ref.Name)
+			}
+		case "get":
+			if ref.Resource == "secrets" && e.ImpersonatedUser == nil && !secretNamespaces[ref.Namespace] {
+				t.Errorf("the manager read Secret %s/%s", ref.Namespace, ref.Name)
+			}
+		}
+	}
+	if writes == 0 || impersonated == 0 {
+		t.Errorf("audit log: %d writes by %s, %d impersonated: want both", writes, user, impersonated)
+	}
 }
 
 // grantDeployer creates ns's driftless-deployer account, allowed what the
