@@ -231,8 +231,8 @@ func checkMetrics(t *testing.T, url string) {
 
 // auditEvent is the part of an audit.k8s.io/v1 Event the checks read.
 type auditEvent struct {
-	Verb             string `json:"verb"`
-	User             struct{ Username string } `json:"user"`
+	Verb             string                     `json:"verb"`
+	User             struct{ Username string }  `json:"user"`
 	ImpersonatedUser *struct{ Username string } `json:"impersonatedUser"`
 	ObjectRef        *struct {
 		Resource, Namespace, Name, Subresource, APIGroup string
