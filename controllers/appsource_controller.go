@@ -178,7 +178,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 	}
-	st := &state{obj: obj, started: time.Now(), trigger: r.wakes.trigger(obj)}
+	st := &state{obj: obj, started: time.Now(), trigger: r.trigger(obj)}
 	st.snapshot()
 	defer func() {
 		if st.workDir != "" {

@@ -59,6 +59,19 @@ func (w *wakes) trigger(obj *v1alpha1.AppSource) string {
 	return map[wake]string{byWorkload: "rollout", byInput: "input", byUpstream: "upstream", byPush: "webhook"}[why.(wake)]
 }
 
+// trigger is what woke obj (see wakes.trigger), except that a wake that
+// does not ask Git stands for the interval's poll when Git was not asked
+// for a whole interval: the work queue merges requests, so that poll may
+// have been merged into it, and the strongest reason wins. A rollout wake
+// never skips a due poll, nor the drift check that goes with it.
+func (r *AppSourceReconciler) trigger(obj *v1alpha1.AppSource) string {
+	t := r.wakes.trigger(obj)
+	if !asksGit(t) && !r.heads.askedWithin(client.ObjectKeyFromObject(obj), obj.Spec.Interval.Duration) {
+		return "interval"
+	}
+	return t
+}
+
 // woken records why each of objs is woken, and returns their requests.
 func (r *AppSourceReconciler) woken(objs []v1alpha1.AppSource, why wake) []reconcile.Request {
 	out := make([]reconcile.Request, len(objs))
@@ -94,6 +107,14 @@ func (h *heads) recent(key client.ObjectKey, req source.Request, maxAge time.Dur
 	defer h.mu.Unlock()
 	last, ok := h.m[key]
 	return last.res, ok && time.Since(last.at) < maxAge && last.req.Equal(req)
+}
+
+// askedWithin reports whether Git was asked for key's head less than d ago.
+func (h *heads) askedWithin(key client.ObjectKey, d time.Duration) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	last, ok := h.m[key]
+	return ok && time.Since(last.at) < d
 }
 
 func (h *heads) put(key client.ObjectKey, req source.Request, res source.Result) {

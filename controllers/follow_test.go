@@ -79,3 +79,28 @@ func TestTriggers(t *testing.T) {
 		t.Errorf("a spec change woken by an input: %s, want spec", got)
 	}
 }
+
+// A wake that does not ask Git asks it when Git was not asked for a whole
+// interval: the interval's poll may have been merged into it.
+func TestMergedWakesKeepTheIntervalsPoll(t *testing.T) {
+	key := client.ObjectKey{Namespace: "ns", Name: "web"}
+	obj := &v1alpha1.AppSource{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}}
+	obj.Spec.Interval = metav1.Duration{Duration: time.Hour}
+	r := &AppSourceReconciler{}
+	for _, why := range []wake{byWorkload, byInput, byUpstream} {
+		r.wakes.woke(key, why)
+		if got := r.trigger(obj); got != "interval" {
+			t.Errorf("woken by %v, Git never asked: %s, want interval", why, got)
+		}
+	}
+	r.heads.put(key, source.Request{URL: "https://git.example.com/app.git"}, source.Result{})
+	r.wakes.woke(key, byWorkload)
+	if got := r.trigger(obj); got != "rollout" {
+		t.Errorf("woken by a workload, Git just asked: %s, want rollout", got)
+	}
+	obj.Spec.Interval = metav1.Duration{Duration: time.Nanosecond}
+	r.wakes.woke(key, byWorkload)
+	if got := r.trigger(obj); got != "interval" {
+		t.Errorf("woken by a workload, Git asked an interval ago: %s, want interval", got)
+	}
+}
