@@ -112,7 +112,12 @@ func TestSuspendChangesNothingAndDeletionPrunes(t *testing.T) {
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:suspended"))
 	app.repo.Commit("while suspended")
 	requestReconcile(t, obj)
-	time.Sleep(2 * time.Second) // give a wrongly running reconcile the time to act
+	// The request handled proves a reconcile ran while suspended.
+	token := obj.Annotations[v1alpha1.ReconcileRequestAnnotation]
+	eventually(t, time.Minute, "the request handled", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && obj.Status.LastHandledReconcileAt == token, err
+	})
 	if img := app.deployment(t).Spec.Template.Spec.Containers[0].Image; img != "example.com/web:1" {
 		t.Errorf("suspended AppSource applied %s", img)
 	}
