@@ -123,8 +123,8 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.AppSource{}, handler.EnqueueRequestsFromMapFunc(r.dependents)).
 		// Metadata only, from the cache of references: no Secret data is
 		// held, and the labelled cache stays labelled.
-		WatchesRawSource(source.Kind(r.Refs, metadataOf("Secret"), handler.TypedEnqueueRequestsFromMapFunc(r.referencing("Secret")))).
-		WatchesRawSource(source.Kind(r.Refs, metadataOf("ConfigMap"), handler.TypedEnqueueRequestsFromMapFunc(r.referencing("ConfigMap")))).
+		WatchesRawSource(source.Kind(r.Refs, metadataOf("Secret"), handler.TypedEnqueueRequestsFromMapFunc(r.referencing("Secret")), changedSince)).
+		WatchesRawSource(source.Kind(r.Refs, metadataOf("ConfigMap"), handler.TypedEnqueueRequestsFromMapFunc(r.referencing("ConfigMap")), changedSince)).
 		// Unstructured, as health reads them: one informer per kind, so
 		// that a wake never reads an older object than the one that woke it.
 		Watches(workload("Deployment"), owner).
@@ -147,6 +147,12 @@ func requestLogger(log logr.Logger) func(*reconcile.Request) logr.Logger {
 		}
 		return log.WithValues("AppSource", req.String(), "namespace", req.Namespace, "name", req.Name)
 	}
+}
+
+// changedSince passes the changes of Secrets and ConfigMaps, not the initial
+// list of the cluster's: every AppSource is reconciled at start anyway.
+var changedSince = predicate.TypedFuncs[*metav1.PartialObjectMetadata]{
+	CreateFunc: func(e event.TypedCreateEvent[*metav1.PartialObjectMetadata]) bool { return !e.IsInInitialList },
 }
 
 // metadataOf is an empty core/v1 object of kind, for a metadata watch.

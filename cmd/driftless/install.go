@@ -131,8 +131,14 @@ func (k *kube) install(ctx context.Context, out io.Writer, objs []*unstructured.
 		opts = append(opts, client.DryRunAll)
 	}
 	for _, o := range objs {
-		if err := k.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), opts...); err != nil {
-			return fmt.Errorf("apply %s/%s: %w", o.GetKind(), o.GetName(), k.explain(err, client.ObjectKey{}))
+		err := k.client.Apply(ctx, client.ApplyConfigurationFromUnstructured(o), opts...)
+		if dryRun && apierrors.IsNotFound(err) && o.GetNamespace() == systemNamespace {
+			// A dry run creates no namespace to put the rest in.
+			fmt.Fprintf(out, "%s not checked (dry run): %s does not exist yet\n", describe(o), systemNamespace)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("apply %s: %w", describe(o), k.explain(err, client.ObjectKey{}))
 		}
 		verb := "applied"
 		if dryRun {

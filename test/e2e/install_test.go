@@ -52,11 +52,29 @@ func TestInstallLeastPrivilege(t *testing.T) {
 		if err := cluster.InstallCRDs(context.Background(), filepath.Join(moduleRoot(t), "config", "crd")); err != nil {
 			t.Errorf("reinstall the CRD: %v", err)
 		}
+		eventually(t, time.Minute, "AppSources served again", func(context.Context) (bool, error) {
+			_, err := clientset.Discovery().ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
+			return err == nil, nil
+		})
 	})
 
+	if out := driftless("install", "--export", "--image=example.com/driftless:test"); !strings.Contains(out, "image: example.com/driftless:test") ||
+		strings.Count(out, "\nkind: ") != 14 {
+		t.Errorf("install --export printed:\n%.2000s", out)
+	}
+	if out := driftless("install", "--dry-run"); !strings.Contains(out, "ClusterRole/driftless-manager accepted (dry run)") ||
+		!strings.Contains(out, "Deployment/driftless-system/driftless-manager ") {
+		t.Errorf("install --dry-run printed:\n%s", out)
+	}
 	out := driftless("install", "--image=example.com/driftless:test", "--timeout=2m")
 	if !strings.Contains(out, "Driftless is installed") {
 		t.Errorf("install printed:\n%s", out)
+	}
+	if out := driftless("check"); !strings.Contains(out, "RBAC: the manager has the") || !strings.Contains(out, "1 of 1 replicas ready") {
+		t.Errorf("check printed:\n%s", out)
+	}
+	if out := driftless("version"); !strings.Contains(out, "client: ") || !strings.Contains(out, "(image example.com/driftless:test)") {
+		t.Errorf("version printed:\n%s", out)
 	}
 	for key, obj := range map[string]client.Object{
 		"driftless-manager": &networkingv1.NetworkPolicy{}, "driftless-metrics": &corev1.Service{}, "driftless-webhook": &corev1.Service{},
