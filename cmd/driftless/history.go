@@ -23,11 +23,7 @@ func newHistory(g *globals) *cobra.Command {
 			if err := checkOutput(output, "table", "yaml", "json"); err != nil {
 				return err
 			}
-			k, key, err := g.target(args)
-			if err != nil {
-				return err
-			}
-			obj, err := k.get(cmd.Context(), key)
+			_, key, obj, err := g.appSource(cmd.Context(), args)
 			if err != nil {
 				return err
 			}

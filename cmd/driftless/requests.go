@@ -32,11 +32,7 @@ settles, print its message, and exit 1 when it is False.`,
   # Reconcile and wait for the outcome, as a CI step would
   driftless reconcile web -n team-a --wait --timeout 10m`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, key, err := g.target(args)
-			if err != nil {
-				return err
-			}
-			obj, err := k.get(cmd.Context(), key)
+			k, key, obj, err := g.appSource(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -179,11 +175,7 @@ them; with --confirm, delete exactly those at the next reconcile.`,
   driftless prune web -n team-a
   driftless prune web -n team-a --confirm`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k, key, err := g.target(args)
-			if err != nil {
-				return err
-			}
-			obj, err := k.get(cmd.Context(), key)
+			k, key, obj, err := g.appSource(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -208,6 +200,16 @@ them; with --confirm, delete exactly those at the next reconcile.`,
 	}
 	cmd.Flags().BoolVar(&confirm, "confirm", false, "delete what status.pendingPrune lists")
 	return cmd
+}
+
+// appSource connects and reads the AppSource of args.
+func (g *globals) appSource(ctx context.Context, args []string) (*kube, client.ObjectKey, *v1alpha1.AppSource, error) {
+	k, key, err := g.target(args)
+	if err != nil {
+		return nil, key, nil, err
+	}
+	obj, err := k.get(ctx, key)
+	return k, key, obj, err
 }
 
 // target connects and names the AppSource of args.

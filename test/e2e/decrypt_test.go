@@ -19,13 +19,7 @@ func TestEncryptedSecretIsDecryptedOnlyWithTheRightKey(t *testing.T) {
 	right, _ := age.GenerateX25519Identity()
 	wrong, _ := age.GenerateX25519Identity()
 	const canary = "canary-sops-value-3c9e"
-	enc, err := sopstest.EncryptYAML([]byte("apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {token: "+canary+"}\n"),
-		right.Recipient().String(), "^(data|stringData)$")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.repo.WriteFile("deploy/creds.enc.yaml", string(enc))
-	app.repo.Commit("encrypted secret")
+	commitEncryptedSecret(t, app, right, canary)
 	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns},
 		StringData: map[string]string{"team.agekey": wrong.String()}}
 	if err := k8s.Create(t.Context(), keys); err != nil {
@@ -58,4 +52,17 @@ func TestEncryptedSecretIsDecryptedOnlyWithTheRightKey(t *testing.T) {
 	}
 	assertNoCanary(t, obj, canary)
 	assertNoCanary(t, obj, right.String())
+}
+
+// commitEncryptedSecret commits deploy/creds.enc.yaml, the Secret creds
+// whose token is value, encrypted for key with SOPS.
+func commitEncryptedSecret(t *testing.T, app *gitApp, key *age.X25519Identity, value string) {
+	t.Helper()
+	enc, err := sopstest.EncryptYAML([]byte("apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {token: "+value+"}\n"),
+		key.Recipient().String(), "^(data|stringData)$")
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.repo.WriteFile("deploy/creds.enc.yaml", string(enc))
+	app.repo.Commit("encrypted secret")
 }

@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
-	"github.com/driftless-dev/driftless/internal/decrypt/sopstest"
 )
 
 // TestNoPlaintextSurvivesAKill kills the manager binary (SIGKILL, through
@@ -27,13 +26,7 @@ func TestNoPlaintextSurvivesAKill(t *testing.T) {
 	app := newGitApp(t)
 	key, _ := age.GenerateX25519Identity()
 	const canary = "canary-plaintext-5d1b"
-	enc, err := sopstest.EncryptYAML([]byte("apiVersion: v1\nkind: Secret\nmetadata: {name: creds}\nstringData: {token: "+canary+"}\n"),
-		key.Recipient().String(), "^(data|stringData)$")
-	if err != nil {
-		t.Fatal(err)
-	}
-	app.repo.WriteFile("deploy/creds.enc.yaml", string(enc))
-	app.repo.Commit("encrypted secret")
+	commitEncryptedSecret(t, app, key, canary)
 	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns},
 		StringData: map[string]string{"team.agekey": key.String()}}
 	if err := k8s.Create(t.Context(), keys); err != nil {
