@@ -128,7 +128,9 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	if err != nil {
 		return nil, nil, fmt.Errorf("create the cache of references: %w", err)
 	}
-	if err := mgr.Add(refs); err != nil {
+	// In the manager's group of caches: started, and synced, before any
+	// controller, on every replica and not only the leader.
+	if err := mgr.Add(cacheRunnable{refs}); err != nil {
 		return nil, nil, err
 	}
 	r, err := newReconciler(restCfg, mgr.GetCache(), c)
@@ -209,6 +211,12 @@ func leaderKnown(mgr ctrl.Manager, opts ctrl.Options) healthz.Checker {
 		return nil
 	}
 }
+
+// cacheRunnable is a cache the manager runs as it runs its own.
+type cacheRunnable struct{ cache.Cache }
+
+// GetCache makes the manager start c with its caches.
+func (c cacheRunnable) GetCache() cache.Cache { return c.Cache }
 
 // keepIdentity keeps of an object in the cache of references only what
 // names it: a change wakes the AppSources that read it by namespace and
