@@ -21,6 +21,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"k8s.io/utils/ptr"
@@ -52,10 +53,14 @@ func TestInstallLeastPrivilege(t *testing.T) {
 		if err := cluster.InstallCRDs(context.Background(), filepath.Join(moduleRoot(t), "config", "crd")); err != nil {
 			t.Errorf("reinstall the CRD: %v", err)
 		}
-		eventually(t, time.Minute, "AppSources served again", func(context.Context) (bool, error) {
+		// The test's context is gone by now.
+		err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, time.Minute, true, func(context.Context) (bool, error) {
 			_, err := clientset.Discovery().ServerResourcesForGroupVersion(v1alpha1.GroupVersion.String())
 			return err == nil, nil
 		})
+		if err != nil {
+			t.Errorf("AppSources not served again after reinstalling the CRD: %v", err)
+		}
 	})
 
 	if out := driftless("install", "--export", "--image=example.com/driftless:test"); !strings.Contains(out, "image: example.com/driftless:test") ||
