@@ -75,12 +75,9 @@ type AppSourceReconciler struct {
 	// in production.
 	Failpoints Failpoints
 
-	rendered rendered                // last render of each AppSource, by inputs
-	pushes   chan event.GenericEvent // AppSources a webhook push asks to reconcile
-	wakes    wakes                   // why AppSources were woken
-	heads    heads                   // the head Git last reported for each AppSource
-	health   health.Checker          // remembers each object's status by version
-	applied  appliedSets             // what each AppSource's last apply was given
+	memory memory                 // what is remembered of each AppSource: see memory
+	pushes chan event.GenericEvent // AppSources a webhook push asks to reconcile
+	health health.Checker          // remembers each object's status by version
 }
 
 // The manager's own identity writes only AppSources, their status, events
@@ -104,7 +101,7 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 			return nil
 		}
 		key := client.ObjectKey{Namespace: ns, Name: name}
-		r.wakes.woke(key, byWorkload)
+		r.memory.woke(key, byWorkload)
 		return []reconcile.Request{{NamespacedName: key}}
 	})
 	r.pushes = make(chan event.GenericEvent, 1024)
@@ -184,7 +181,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			return ctrl.Result{}, err
 		}
 	}
-	st := &state{obj: obj, started: time.Now(), trigger: r.trigger(obj)}
+	st := &state{obj: obj, started: time.Now(), trigger: r.memory.trigger(obj)}
 	st.snapshot()
 	defer func() {
 		if st.workDir != "" {
@@ -244,10 +241,7 @@ func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSou
 
 // release forgets an AppSource being deleted and removes its finalizer.
 func (r *AppSourceReconciler) release(ctx context.Context, obj *v1alpha1.AppSource) error {
-	r.rendered.forget(client.ObjectKeyFromObject(obj))
-	r.applied.forget(client.ObjectKeyFromObject(obj))
-	r.heads.forget(client.ObjectKeyFromObject(obj))
-	r.wakes.forget(client.ObjectKeyFromObject(obj))
+	r.memory.forget(client.ObjectKeyFromObject(obj))
 	forgetMetrics(obj)
 	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
 	return r.Update(ctx, obj)

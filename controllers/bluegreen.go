@@ -177,7 +177,7 @@ func (r *AppSourceReconciler) advanceBlueGreen(ctx context.Context, st *state, r
 		}
 		return waiting(v1alpha1.ProgressingReason, after, "%s", d.Message)
 	}
-	r.rendered.markGood(client.ObjectKeyFromObject(obj), st.inputs)
+	r.memory.markGood(client.ObjectKeyFromObject(obj), st.inputs)
 	return nil
 }
 

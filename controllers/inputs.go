@@ -9,85 +9,15 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 )
-
-// rendered remembers, per AppSource, the objects of its last render and the
-// inputs they came from: a reconcile whose inputs are the same skips the
-// checkout, decryption and render, and only checks for drift. It also keeps
-// the render of the last revision that became healthy, so that a failed
-// rollout is rolled back without fetching again.
-type rendered struct {
-	mu    sync.Mutex
-	byKey map[client.ObjectKey]renders
-}
-
-type renders struct {
-	last, good renderedEntry
-}
-
-type renderedEntry struct {
-	inputs  string
-	objects []*unstructured.Unstructured
-}
-
-// get returns the objects rendered from inputs, or nil.
-func (c *rendered) get(key client.ObjectKey, inputs string) []*unstructured.Unstructured {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e := c.byKey[key]
-	switch inputs {
-	case e.last.inputs:
-		return e.last.objects
-	case e.good.inputs:
-		return e.good.objects
-	}
-	return nil
-}
-
-// has reports whether anything is remembered for key.
-func (c *rendered) has(key client.ObjectKey) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	_, ok := c.byKey[key]
-	return ok
-}
-
-func (c *rendered) put(key client.ObjectKey, inputs string, objs []*unstructured.Unstructured) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byKey == nil {
-		c.byKey = map[client.ObjectKey]renders{}
-	}
-	e := c.byKey[key]
-	e.last = renderedEntry{inputs: inputs, objects: objs}
-	c.byKey[key] = e
-}
-
-// markGood keeps the render of inputs as the one to roll back to.
-func (c *rendered) markGood(key client.ObjectKey, inputs string) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e, ok := c.byKey[key]; ok && e.last.inputs == inputs && inputs != "" {
-		e.good = e.last
-		c.byKey[key] = e
-	}
-}
-
-func (c *rendered) forget(key client.ObjectKey) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.byKey, key)
-}
 
 // inputsKey names everything a render depends on besides the checkout: the
 // commit, the spec generation, and the content of the Secrets and

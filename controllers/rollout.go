@@ -66,7 +66,7 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, workloads(report))
 	switch d.Phase {
 	case rolling.Succeeded:
-		r.rendered.markGood(client.ObjectKeyFromObject(obj), st.inputs)
+		r.memory.markGood(client.ObjectKeyFromObject(obj), st.inputs)
 		if st.leavingBlueGreen {
 			obj.Status.Rollout.ActiveColor, obj.Status.Rollout.PreviewColor = "", ""
 			st.recheckWithin(time.Second) // the next pass prunes the colours

@@ -71,6 +71,11 @@ type Config struct {
 	WebhookSecret string
 	// Failpoints make steps fail on purpose, for the fault tests.
 	Failpoints Failpoints
+	// Forgetful remembers nothing between reconciles, neither renders nor
+	// what Git or an apply said: every reconcile does all its work. It holds
+	// the invariant of the reconciler's memory (dropping it only costs work)
+	// under test; $DRIFTLESS_FORGETFUL sets it.
+	Forgetful bool
 }
 
 // DefaultConfig returns the configuration the manager ships with.
@@ -86,6 +91,7 @@ func DefaultConfig() Config {
 		RenderCPUTime:           time.Minute,
 		RenderMemoryBytes:       1 << 30,
 		WebhookAddr:             ":9292",
+		Forgetful:               os.Getenv("DRIFTLESS_FORGETFUL") != "",
 	}
 }
 
@@ -309,7 +315,8 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 		DefaultServiceAccount:   c.DefaultServiceAccount,
 		Failpoints:              c.Failpoints,
 	}
-	if c.RenderCacheSize > 0 {
+	r.memory.forgetful = c.Forgetful
+	if c.RenderCacheSize > 0 && !c.Forgetful {
 		r.RenderCache = render.NewCache(c.RenderCacheSize)
 	}
 	if r.Sandbox, err = c.sandbox(); err != nil {

@@ -95,7 +95,7 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	gitFetches.WithLabelValues(map[bool]string{true: "network", false: "cache"}[res.Fetched]).Inc()
 	if st.pin == "" && head.Commit == "" {
 		// Fetch asked Git for the head; a head given was remembered already.
-		r.heads.put(client.ObjectKeyFromObject(st.obj), req, res)
+		r.memory.putHead(client.ObjectKeyFromObject(st.obj), req, res)
 	}
 	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st.obj, res.Commit)
 	st.obj.Status.LastAttemptedRevision = st.revision
@@ -179,7 +179,7 @@ func checkPath(checkout, path, revision string) error {
 // When it cannot reuse, it returns the head it resolved, for the fetch.
 func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req source.Request) (source.Result, bool) {
 	key := client.ObjectKeyFromObject(st.obj)
-	if !r.rendered.has(key) {
+	if !r.memory.hasRender(key) {
 		return source.Result{}, false
 	}
 	res, err := r.resolve(ctx, st, req)
@@ -187,7 +187,7 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 		return source.Result{}, false
 	}
 	inputs := r.inputsKey(ctx, st.obj, res.Commit)
-	objs := r.rendered.get(key, inputs)
+	objs := r.memory.rendered(key, inputs)
 	if inputs == "" || objs == nil {
 		return res, false
 	}
@@ -207,16 +207,16 @@ func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source
 		return r.Source.Resolve(ctx, req) // a commit: nothing to ask
 	}
 	if st.trigger == "rollout" {
-		if last := r.applied.revision(key); last != "" {
+		if last := r.memory.appliedRevision(key); last != "" {
 			return source.Result{Revision: last, Commit: commitOf(last)}, nil
 		}
 	}
-	if res, ok := r.heads.recent(key, req, st.obj.Spec.Interval.Duration/2); ok && !asksGit(st.trigger) {
+	if res, ok := r.memory.recentHead(key, req, st.obj.Spec.Interval.Duration/2); ok && !asksGit(st.trigger) {
 		return res, nil
 	}
 	res, err := r.Source.Resolve(ctx, req)
 	if err == nil {
-		r.heads.put(key, req, res)
+		r.memory.putHead(key, req, res)
 	}
 	return res, err
 }
@@ -293,7 +293,7 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 	}
 	st.objects = objs
 	if st.inputs != "" {
-		r.rendered.put(client.ObjectKeyFromObject(st.obj), st.inputs, objs)
+		r.memory.putRender(client.ObjectKeyFromObject(st.obj), st.inputs, objs)
 	}
 	return nil
 }
@@ -350,7 +350,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 	// check is done, and nothing needs writing. A reconcile that a
 	// workload's status woke does not check: the cache may not show the
 	// other objects of that apply yet, and drift waits for the interval.
-	last, same := r.applied.get(key, fingerprint)
+	last, same := r.memory.applied(key, fingerprint)
 	if same && st.inputs != "" && (st.trigger == "rollout" || r.Apply.Untouched(ctx, st.objects)) {
 		st.applied, st.inventory = last, union(rendered, st.keep)
 		return nil
@@ -361,11 +361,11 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 	changes, err := r.Apply.Apply(ctx, st.objects, r.applyOptions(st.obj))
 	st.changes, st.applied = changes, changes
 	if err != nil {
-		r.applied.forget(key)
+		r.memory.forgetApplied(key)
 		st.inventory = union(inventoryOf(st.obj), entriesOf(changes))
 		return failed(applyReason(err), fmt.Errorf("%s; %w", changes.Summary(), err))
 	}
-	r.applied.put(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes.WithoutObjects()})
+	r.memory.putApplied(key, appliedSet{revision: st.revision, fingerprint: fingerprint, changes: changes.WithoutObjects()})
 	st.inventory = union(rendered, st.keep)
 	return nil
 }

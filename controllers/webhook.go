@@ -28,7 +28,7 @@ func (r *AppSourceReconciler) OnPush(p webhook.Push) {
 		if !follows(obj, p) {
 			continue
 		}
-		r.wakes.woke(client.ObjectKeyFromObject(obj), byPush)
+		r.memory.woke(client.ObjectKeyFromObject(obj), byPush)
 		select {
 		case r.pushes <- event.GenericEvent{Object: obj}:
 		default:

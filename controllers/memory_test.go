@@ -5,22 +5,24 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/source"
 )
 
+var memoryKey = client.ObjectKey{Namespace: "ns", Name: "web"}
+
 // A head is reused only for the same request, credentials included, and
 // only while it is recent.
 func TestHeadsAreReusedForTheSameRequestWhileRecent(t *testing.T) {
-	key := client.ObjectKey{Namespace: "ns", Name: "web"}
 	req := source.Request{URL: "https://git.example/app.git", Ref: source.Ref{Branch: "main"},
 		Credentials: source.Credentials{Username: []byte("u"), Password: []byte("p")}}
-	var h heads
-	h.put(key, req, source.Result{Revision: "main@sha1:1111"})
+	var m memory
+	m.putHead(memoryKey, req, source.Result{Revision: "main@sha1:1111"})
 
-	if res, ok := h.recent(key, req, time.Minute); !ok || res.Revision != "main@sha1:1111" {
+	if res, ok := m.recentHead(memoryKey, req, time.Minute); !ok || res.Revision != "main@sha1:1111" {
 		t.Errorf("same request: %v %v, want the head", res, ok)
 	}
 	rotated := req
@@ -28,15 +30,15 @@ func TestHeadsAreReusedForTheSameRequestWhileRecent(t *testing.T) {
 	other := req
 	other.Ref = source.Ref{Branch: "release"}
 	for name, r := range map[string]source.Request{"other credentials": rotated, "other ref": other} {
-		if _, ok := h.recent(key, r, time.Minute); ok {
+		if _, ok := m.recentHead(memoryKey, r, time.Minute); ok {
 			t.Errorf("%s: reused", name)
 		}
 	}
-	if _, ok := h.recent(key, req, 0); ok {
+	if _, ok := m.recentHead(memoryKey, req, 0); ok {
 		t.Error("an old head: reused")
 	}
-	h.forget(key)
-	if _, ok := h.recent(key, req, time.Minute); ok {
+	m.forget(memoryKey)
+	if _, ok := m.recentHead(memoryKey, req, time.Minute); ok {
 		t.Error("a forgotten head: reused")
 	}
 }
@@ -44,9 +46,9 @@ func TestHeadsAreReusedForTheSameRequestWhileRecent(t *testing.T) {
 // What woke a reconcile, and whether it asks Git: a spec change or a
 // request wins over any wake; a push wins over the wakes that do not ask.
 func TestTriggers(t *testing.T) {
-	key := client.ObjectKey{Namespace: "ns", Name: "web"}
 	obj := &v1alpha1.AppSource{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", Generation: 1}}
 	obj.Status.ObservedGeneration = 1
+	obj.Spec.Interval = metav1.Duration{Duration: time.Hour}
 	tests := []struct {
 		wakes   []wake
 		trigger string
@@ -60,22 +62,23 @@ func TestTriggers(t *testing.T) {
 		{[]wake{byPush, byWorkload}, "webhook", true},
 	}
 	for _, tt := range tests {
-		var w wakes
+		var m memory
+		m.putHead(memoryKey, source.Request{}, source.Result{}) // Git was just asked
 		for _, why := range tt.wakes {
-			w.woke(key, why)
+			m.woke(memoryKey, why)
 		}
-		if got := w.trigger(obj); got != tt.trigger || asksGit(got) != tt.asks {
+		if got := m.trigger(obj); got != tt.trigger || asksGit(got) != tt.asks {
 			t.Errorf("woken by %v: %s (asks Git: %v), want %s (%v)", tt.wakes, got, asksGit(got), tt.trigger, tt.asks)
 		}
-		if got := w.trigger(obj); got != "interval" {
+		if got := m.trigger(obj); got != "interval" {
 			t.Errorf("woken by %v, the second time: %s, want interval", tt.wakes, got)
 		}
 	}
-	var w wakes
-	w.woke(key, byInput)
+	var m memory
+	m.woke(memoryKey, byInput)
 	changed := obj.DeepCopy()
 	changed.Generation = 2
-	if got := w.trigger(changed); got != "spec" || !asksGit(got) {
+	if got := m.trigger(changed); got != "spec" || !asksGit(got) {
 		t.Errorf("a spec change woken by an input: %s, want spec", got)
 	}
 }
@@ -83,24 +86,59 @@ func TestTriggers(t *testing.T) {
 // A wake that does not ask Git asks it when Git was not asked for a whole
 // interval: the interval's poll may have been merged into it.
 func TestMergedWakesKeepTheIntervalsPoll(t *testing.T) {
-	key := client.ObjectKey{Namespace: "ns", Name: "web"}
 	obj := &v1alpha1.AppSource{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}}
 	obj.Spec.Interval = metav1.Duration{Duration: time.Hour}
-	r := &AppSourceReconciler{}
+	var m memory
 	for _, why := range []wake{byWorkload, byInput, byUpstream} {
-		r.wakes.woke(key, why)
-		if got := r.trigger(obj); got != "interval" {
+		m.woke(memoryKey, why)
+		if got := m.trigger(obj); got != "interval" {
 			t.Errorf("woken by %v, Git never asked: %s, want interval", why, got)
 		}
 	}
-	r.heads.put(key, source.Request{URL: "https://git.example.com/app.git"}, source.Result{})
-	r.wakes.woke(key, byWorkload)
-	if got := r.trigger(obj); got != "rollout" {
+	m.putHead(memoryKey, source.Request{URL: "https://git.example.com/app.git"}, source.Result{})
+	m.woke(memoryKey, byWorkload)
+	if got := m.trigger(obj); got != "rollout" {
 		t.Errorf("woken by a workload, Git just asked: %s, want rollout", got)
 	}
 	obj.Spec.Interval = metav1.Duration{Duration: time.Nanosecond}
-	r.wakes.woke(key, byWorkload)
-	if got := r.trigger(obj); got != "interval" {
+	m.woke(memoryKey, byWorkload)
+	if got := m.trigger(obj); got != "interval" {
 		t.Errorf("woken by a workload, Git asked an interval ago: %s, want interval", got)
+	}
+}
+
+// Renders: the last and the last good are found by their inputs; a
+// forgotten or forgetful memory finds nothing, and every wake is an
+// interval's, which asks Git.
+func TestMemoryRendersAndForgetting(t *testing.T) {
+	objs := []*unstructured.Unstructured{{Object: map[string]any{"kind": "ConfigMap"}}}
+	var m memory
+	m.putRender(memoryKey, "rev1", objs)
+	m.markGood(memoryKey, "rev1")
+	m.putRender(memoryKey, "rev2", nil)
+	if !m.hasRender(memoryKey) || m.rendered(memoryKey, "rev1") == nil {
+		t.Error("the good render of rev1 is not found after rev2's")
+	}
+	m.putApplied(memoryKey, appliedSet{revision: "rev2", fingerprint: "f"})
+	if _, ok := m.applied(memoryKey, "f"); !ok || m.appliedRevision(memoryKey) != "rev2" {
+		t.Error("the last apply is not found")
+	}
+	m.forgetApplied(memoryKey)
+	if _, ok := m.applied(memoryKey, "f"); ok {
+		t.Error("a forgotten apply is found")
+	}
+	m.forget(memoryKey)
+	if m.hasRender(memoryKey) || m.rendered(memoryKey, "rev1") != nil {
+		t.Error("a forgotten AppSource's render is found")
+	}
+
+	forgetful := memory{forgetful: true}
+	forgetful.putRender(memoryKey, "rev1", objs)
+	forgetful.putHead(memoryKey, source.Request{}, source.Result{})
+	forgetful.woke(memoryKey, byWorkload)
+	obj := &v1alpha1.AppSource{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web"}}
+	obj.Spec.Interval = metav1.Duration{Duration: time.Hour}
+	if forgetful.hasRender(memoryKey) || forgetful.trigger(obj) != "interval" {
+		t.Error("a forgetful memory remembered")
 	}
 }

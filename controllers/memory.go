@@ -1,0 +1,207 @@
+package controllers
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/source"
+)
+
+// memory is everything the reconciler remembers of each AppSource between
+// reconciles, in one place. Invariant: anything in it may be dropped at any
+// moment and only costs work (a Git poll, a render, an apply), never
+// correctness: the truth is in the AppSource's status and in the cluster.
+// An AppSource's entry is forgotten when it is deleted. A forgetful memory
+// keeps nothing, so every reconcile does all its work: the end-to-end suite
+// runs that way too ($DRIFTLESS_FORGETFUL), to hold the invariant.
+type memory struct {
+	forgetful bool
+
+	mu sync.Mutex
+	m  map[client.ObjectKey]*remembered
+}
+
+// remembered is what memory keeps of one AppSource.
+type remembered struct {
+	// last is its last render, good the render of the last revision that
+	// became healthy (a failed rollout rolls back to it without a fetch),
+	// each with the inputs it came from (see inputsKey).
+	last, good renderedEntry
+	// head is what Git last reported for its ref, and when.
+	head head
+	// applied is what its last successful apply was given.
+	applied appliedSet
+	// wake is why it was woken since its last reconcile, when woken.
+	wake  wake
+	woken bool
+}
+
+type renderedEntry struct {
+	inputs  string
+	objects []*unstructured.Unstructured
+}
+
+type head struct {
+	req source.Request
+	res source.Result
+	at  time.Time
+}
+
+type appliedSet struct {
+	revision    string
+	fingerprint string
+	changes     apply.ChangeSet
+}
+
+// read calls fn with key's entry, if there is one.
+func (m *memory) read(key client.ObjectKey, fn func(*remembered)) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.m[key]; ok {
+		fn(e)
+	}
+}
+
+// write calls fn with key's entry, made if needed; a forgetful memory
+// keeps nothing.
+func (m *memory) write(key client.ObjectKey, fn func(*remembered)) {
+	if m.forgetful {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m == nil {
+		m.m = map[client.ObjectKey]*remembered{}
+	}
+	e, ok := m.m[key]
+	if !ok {
+		e = &remembered{}
+		m.m[key] = e
+	}
+	fn(e)
+}
+
+// forget drops everything known of key.
+func (m *memory) forget(key client.ObjectKey) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.m, key)
+}
+
+// rendered returns the objects rendered from inputs, or nil.
+func (m *memory) rendered(key client.ObjectKey, inputs string) (objs []*unstructured.Unstructured) {
+	m.read(key, func(e *remembered) {
+		switch inputs {
+		case e.last.inputs:
+			objs = e.last.objects
+		case e.good.inputs:
+			objs = e.good.objects
+		}
+	})
+	return objs
+}
+
+// hasRender reports whether a render of key is remembered.
+func (m *memory) hasRender(key client.ObjectKey) (ok bool) {
+	m.read(key, func(e *remembered) { ok = e.last.inputs != "" })
+	return ok
+}
+
+func (m *memory) putRender(key client.ObjectKey, inputs string, objs []*unstructured.Unstructured) {
+	m.write(key, func(e *remembered) { e.last = renderedEntry{inputs: inputs, objects: objs} })
+}
+
+// markGood keeps the render of inputs as the one to roll back to.
+func (m *memory) markGood(key client.ObjectKey, inputs string) {
+	m.read(key, func(e *remembered) {
+		if e.last.inputs == inputs && inputs != "" {
+			e.good = e.last
+		}
+	})
+}
+
+// recentHead returns the head Git reported for req less than maxAge ago.
+func (m *memory) recentHead(key client.ObjectKey, req source.Request, maxAge time.Duration) (res source.Result, ok bool) {
+	m.read(key, func(e *remembered) {
+		res, ok = e.head.res, !e.head.at.IsZero() && time.Since(e.head.at) < maxAge && e.head.req.Equal(req)
+	})
+	return res, ok
+}
+
+// askedWithin reports whether Git was asked for key's head less than d ago.
+func (m *memory) askedWithin(key client.ObjectKey, d time.Duration) (ok bool) {
+	m.read(key, func(e *remembered) { ok = !e.head.at.IsZero() && time.Since(e.head.at) < d })
+	return ok
+}
+
+func (m *memory) putHead(key client.ObjectKey, req source.Request, res source.Result) {
+	m.write(key, func(e *remembered) { e.head = head{req: req, res: res, at: time.Now()} })
+}
+
+// applied returns the changes of the last apply with fingerprint, if that
+// is what was last applied.
+func (m *memory) applied(key client.ObjectKey, fingerprint string) (cs apply.ChangeSet, ok bool) {
+	m.read(key, func(e *remembered) {
+		cs, ok = e.applied.changes, e.applied.fingerprint != "" && e.applied.fingerprint == fingerprint
+	})
+	return cs, ok
+}
+
+// appliedRevision is the revision last applied; the cached AppSource's
+// status may not show it yet.
+func (m *memory) appliedRevision(key client.ObjectKey) (rev string) {
+	m.read(key, func(e *remembered) { rev = e.applied.revision })
+	return rev
+}
+
+func (m *memory) putApplied(key client.ObjectKey, s appliedSet) {
+	m.write(key, func(e *remembered) { e.applied = s })
+}
+
+// forgetApplied drops what the last apply was given: an apply failed.
+func (m *memory) forgetApplied(key client.ObjectKey) {
+	m.read(key, func(e *remembered) { e.applied = appliedSet{} })
+}
+
+// woke records why key was woken. Requests merged by the work queue keep
+// the strongest reason: a push, which asks Git, over any other.
+func (m *memory) woke(key client.ObjectKey, why wake) {
+	m.write(key, func(e *remembered) {
+		if !e.woken || why == byPush {
+			e.wake, e.woken = why, true
+		}
+	})
+}
+
+// trigger says, once, what woke obj: "spec", "request", "webhook",
+// "rollout" (a managed workload's status), "input" (a Secret or ConfigMap
+// it reads), "upstream" or "interval" (a timed requeue). A wake that does
+// not ask Git stands for the interval's poll when Git was not asked for a
+// whole interval: that poll may have been merged into it, and a rollout
+// wake never skips a due poll, nor the drift check that goes with it.
+func (m *memory) trigger(obj *v1alpha1.AppSource) string {
+	key := client.ObjectKeyFromObject(obj)
+	var why wake
+	var woken bool
+	m.read(key, func(e *remembered) { why, woken, e.woken = e.wake, e.woken, false })
+	var t string
+	switch {
+	case obj.Generation != obj.Status.ObservedGeneration:
+		return "spec"
+	case obj.Annotations[v1alpha1.ReconcileRequestAnnotation] != obj.Status.LastHandledReconcileAt:
+		return "request"
+	case !woken:
+		return "interval"
+	default:
+		t = map[wake]string{byWorkload: "rollout", byInput: "input", byUpstream: "upstream", byPush: "webhook"}[why]
+	}
+	if !asksGit(t) && !m.askedWithin(key, obj.Spec.Interval.Duration) {
+		return "interval"
+	}
+	return t
+}
