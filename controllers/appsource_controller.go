@@ -75,7 +75,7 @@ type AppSourceReconciler struct {
 	// in production.
 	Failpoints Failpoints
 
-	memory memory                 // what is remembered of each AppSource: see memory
+	memory memory                  // what is remembered of each AppSource: see memory
 	pushes chan event.GenericEvent // AppSources a webhook push asks to reconcile
 	health health.Checker          // remembers each object's status by version
 }
