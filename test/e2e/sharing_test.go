@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/controllers"
 )
 
 // Two AppSources of one repository and ref cost one fetch, and the
@@ -70,6 +71,17 @@ func TestEventsThatChangeNothingDoNotAskGit(t *testing.T) {
 		eventually(t, 30*time.Second, "a reconcile after the Secret changed", func(context.Context) (bool, error) {
 			return reconciles(t) > before, nil
 		})
+	}
+	if controllers.DefaultConfig().Forgetful {
+		// Remembering nothing, every reconcile asks Git, and the commit
+		// comes with the first event: more work, the same cluster.
+		eventually(t, 30*time.Second, "the second commit applied", func(ctx context.Context) (bool, error) {
+			return get(ctx, obj) == nil && obj.Status.LastAppliedRevision != first && obj.Status.LastAppliedRevision != "", nil
+		})
+		if n := app.server.Requests() - requests; n == 0 {
+			t.Error("a forgetful reconciler did not ask Git")
+		}
+		return
 	}
 	if n := app.server.Requests() - requests; n != 0 {
 		t.Errorf("%d requests to the Git server for events that changed nothing, want 0", n)
