@@ -11,9 +11,7 @@ import (
 func TestAppSourceCreatedAndReadBackWithDefaults(t *testing.T) {
 	ns := newNamespace(t)
 	obj := appSource("web", ns)
-	if err := k8s.Create(t.Context(), obj); err != nil {
-		t.Fatalf("create: %v", err)
-	}
+	createAppSource(t, obj)
 	got := appSource("web", ns)
 	if err := get(t.Context(), got); err != nil {
 		t.Fatalf("read back: %v", err)

@@ -436,9 +436,7 @@ func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
 					s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: "git-auth"}
 					s.Spec.TargetNamespace = m.ns
 				})
-			if err := k8s.Create(t.Context(), obj); err != nil {
-				t.Fatal(err)
-			}
+			createAppSource(t, obj)
 		}
 	}
 	return m

@@ -152,9 +152,10 @@ func TestBlueGreenResumesACutShortSwitch(t *testing.T) {
 	app := newGitApp(t)
 	blueGreenApp(app, "example.com/web:1", "1", false)
 	var obj *v1alpha1.AppSource
+	parent := t // the AppSource outlives the first controller
 	t.Run("first controller", func(t *testing.T) {
 		startManager(t)
-		obj = app.appSource(t, "web", withStrategy(v1alpha1.Strategy{Type: v1alpha1.StrategyBlueGreen,
+		obj = app.appSource(parent, "web", withStrategy(v1alpha1.Strategy{Type: v1alpha1.StrategyBlueGreen,
 			BlueGreen: &v1alpha1.BlueGreenStrategy{ActiveServices: []string{"web-active", "web-preview"}, AutoPromotionEnabled: ptr.To(false)}}))
 		waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 		blueGreenApp(app, "example.com/web:2", "1", false)
@@ -175,6 +176,7 @@ func TestBlueGreenResumesACutShortSwitch(t *testing.T) {
 		return selects(ctx, app.ns, "web-active") == "green" && selects(ctx, app.ns, "web-preview") == "green", nil
 	})
 	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	deleteAppSource(t, obj) // while the second controller runs to prune it
 }
 
 func waitApplied(t *testing.T, obj *v1alpha1.AppSource, commit string) {

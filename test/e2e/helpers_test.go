@@ -8,7 +8,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -83,4 +86,42 @@ func withRender(r *v1alpha1.Render) func(*v1alpha1.AppSource) {
 // get reads obj back from the cluster.
 func get(ctx context.Context, obj client.Object) error {
 	return k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj)
+}
+
+// createAppSource creates obj, to be deleted when the test ends.
+func createAppSource(t testing.TB, obj *v1alpha1.AppSource) {
+	t.Helper()
+	if err := k8s.Create(t.Context(), obj); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { deleteAppSource(t, obj) })
+}
+
+// deleteAppSource deletes obj and waits until it is gone: the test's
+// manager, while one runs, prunes and releases it. Without one the test
+// releases it itself, so that no namespace is left waiting on a finalizer
+// for another test's manager.
+func deleteAppSource(t testing.TB, obj *v1alpha1.AppSource) {
+	t.Helper()
+	ctx := context.Background()
+	gone := func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), &v1alpha1.AppSource{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	}
+	if err := k8s.Delete(ctx, obj); apimeta.IsNoMatchError(err) {
+		return // uninstalled with its CRD
+	} else if client.IgnoreNotFound(err) != nil {
+		t.Errorf("delete AppSource %s/%s: %v", obj.Namespace, obj.Name, err)
+		return
+	}
+	if wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 15*time.Second, true, gone) == nil {
+		return
+	}
+	release := client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`))
+	if err := k8s.Patch(ctx, obj, release); client.IgnoreNotFound(err) != nil {
+		t.Errorf("release AppSource %s/%s: %v", obj.Namespace, obj.Name, err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, gone); err != nil {
+		t.Errorf("AppSource %s/%s not gone: %v", obj.Namespace, obj.Name, err)
+	}
 }

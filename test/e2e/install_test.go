@@ -150,9 +150,7 @@ func TestInstallLeastPrivilege(t *testing.T) {
 		func(s *v1alpha1.AppSource) {
 			s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: platformAuth.Name}
 		})
-	if err := k8s.Create(t.Context(), platform); err != nil {
-		t.Fatal(err)
-	}
+	createAppSource(t, platform)
 	waitReady(t, platform, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	if err := k8s.Delete(t.Context(), platform); err != nil {
 		t.Fatal(err)

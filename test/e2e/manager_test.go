@@ -49,9 +49,7 @@ func TestUnreachableSourceIsReportedAndNothingIsReady(t *testing.T) {
 	startManager(t)
 	ns := newNamespace(t)
 	obj := appSource("web", ns, withURL("https://127.0.0.1:1/nothing.git"))
-	if err := k8s.Create(t.Context(), obj); err != nil {
-		t.Fatal(err)
-	}
+	createAppSource(t, obj)
 	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.SourceUnavailableReason)
 }
 
@@ -75,9 +73,7 @@ func TestAppSourceFollowsGit(t *testing.T) {
 		a.Spec.TargetNamespace = ns
 		a.Spec.Interval = metav1.Duration{Duration: 10 * time.Second}
 	})
-	if err := k8s.Create(t.Context(), obj); err != nil {
-		t.Fatal(err)
-	}
+	createAppSource(t, obj)
 	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	if want := "main@sha1:" + first; obj.Status.LastAppliedRevision != want {
 		t.Errorf("lastAppliedRevision = %q, want %q", obj.Status.LastAppliedRevision, want)

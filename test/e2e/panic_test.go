@@ -54,4 +54,5 @@ func TestPanicInAnyStepIsAFailure(t *testing.T) {
 		err := get(ctx, obj)
 		return err == nil && strings.HasSuffix(obj.Status.LastGoodRevision, next), err
 	})
+	deleteAppSource(t, obj) // while a manager runs to prune it
 }

@@ -52,9 +52,7 @@ func (a *gitApp) appSource(t testing.TB, name string, opts ...func(*v1alpha1.App
 			s.Spec.TargetNamespace = a.ns
 		},
 	}, opts...)...)
-	if err := k8s.Create(t.Context(), obj); err != nil {
-		t.Fatal(err)
-	}
+	createAppSource(t, obj)
 	return obj
 }
 
