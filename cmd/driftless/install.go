@@ -14,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
@@ -290,8 +291,10 @@ func (k *kube) uninstall(ctx context.Context, out io.Writer, timeout time.Durati
 	return nil
 }
 
+// isNoMatch reports an error of a kind the cluster does not serve (any
+// more): the AppSource CRD is gone.
 func isNoMatch(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "no matches for kind") || apierrors.IsNotFound(err))
+	return meta.IsNoMatchError(err) || apierrors.IsNotFound(err)
 }
 
 func newVersion(g *globals) *cobra.Command {

@@ -97,7 +97,7 @@ func startManager(bin, kubeconfig, logFile string) (*exec.Cmd, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "--kubeconfig="+kubeconfig,
-		"--metrics-bind-address=127.0.0.1:8080", "--health-probe-bind-address=127.0.0.1:8081")
+		"--metrics-bind-address=127.0.0.1:8080", "--metrics-secure=false", "--health-probe-bind-address=127.0.0.1:8081")
 	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	return cmd, cmd.Start()
