@@ -28,7 +28,7 @@ func TestPanicInAnyStepIsAFailure(t *testing.T) {
 
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
 	next := app.repo.Commit("second")
-	for _, step := range []string{"dependencies", "held", "promotion", "fetch", "decrypt", "render", "plan", "apply", "prune", "health"} {
+	for _, step := range []string{"dependencies", "held", "promotion", "fetch", "decrypt", "render", "plan", "account", "apply", "prune", "health"} {
 		_, stop := harness.StartManager(t, cfg, harness.Options{Scheme: scheme, Configure: []func(*controllers.Config){
 			func(c *controllers.Config) { c.Failpoints = controllers.Failpoints{step: "panic"} },
 		}})
