@@ -24,15 +24,7 @@ import (
 // that the other lacks fails here.
 func TestChartRendersTheBundle(t *testing.T) {
 	root := filepath.Join("..", "..")
-	objs, err := render.Render(context.Background(), render.Options{Root: root, Path: "charts/driftless", Engine: render.Helm,
-		Helm: render.HelmOptions{ReleaseName: "driftless", Namespace: systemNamespace, Values: map[string]any{"createNamespace": true}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	chart := map[string]any{}
-	for _, o := range objs {
-		chart[describe(o)] = normalized(t, o.Object)
-	}
+	chart := renderChart(t, root, map[string]any{"createNamespace": true})
 	want := map[string]any{}
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(bundle), 4096)
 	for {
@@ -74,6 +66,59 @@ func TestChartRendersTheBundle(t *testing.T) {
 	if out, err := exec.Command(strings.TrimSpace(string(helm)), "lint", "--strict", filepath.Join(root, "charts", "driftless")).CombinedOutput(); err != nil {
 		t.Errorf("helm lint: %v\n%s", err, out)
 	}
+}
+
+// TestChartValuesChangeOnlyTheirFields renders the chart with values set
+// and requires every object as the defaults render it, but for the
+// Deployment's fields those values name.
+func TestChartValuesChangeOnlyTheirFields(t *testing.T) {
+	root := filepath.Join("..", "..")
+	base := renderChart(t, root, nil)
+	changed := renderChart(t, root, map[string]any{
+		"image": map[string]any{"tag": "v9.9.9"}, "replicas": 3, "extraArgs": []any{"--concurrent=8"},
+		"nodeSelector": map[string]any{"pool": "system"}, "logLevel": "debug",
+	})
+	deployment := "Deployment/" + systemNamespace + "/driftless-manager"
+	for key, obj := range base {
+		if key != deployment && !reflect.DeepEqual(obj, changed[key]) {
+			t.Errorf("%s changed with values that do not name it", key)
+		}
+	}
+	d := changed[deployment].(map[string]any)
+	spec := d["spec"].(map[string]any)
+	pod := spec["template"].(map[string]any)["spec"].(map[string]any)
+	container := pod["containers"].([]any)[0].(map[string]any)
+	args, _ := json.Marshal(container["args"])
+	switch {
+	case spec["replicas"] != 3.0, container["image"] != "ghcr.io/driftless-dev/driftless:v9.9.9",
+		!strings.Contains(string(args), `"--concurrent=8"`), !strings.Contains(string(args), `"--log-level=debug"`),
+		!reflect.DeepEqual(pod["nodeSelector"], map[string]any{"pool": "system"}):
+		t.Errorf("the values did not reach the Deployment: replicas %v, image %v, args %s, nodeSelector %v",
+			spec["replicas"], container["image"], args, pod["nodeSelector"])
+	}
+	// Undo the named fields: nothing else differs.
+	spec["replicas"], container["image"], pod["nodeSelector"] = 1.0, "ghcr.io/driftless-dev/driftless:latest", nil
+	delete(pod, "nodeSelector")
+	container["args"] = base[deployment].(map[string]any)["spec"].(map[string]any)["template"].(map[string]any)["spec"].(map[string]any)["containers"].([]any)[0].(map[string]any)["args"]
+	if !reflect.DeepEqual(d, base[deployment]) {
+		t.Errorf("the Deployment differs beyond the fields the values name")
+	}
+}
+
+// renderChart renders charts/driftless with values, by the project's Helm
+// engine, as normalized objects by kind, namespace and name.
+func renderChart(t *testing.T, root string, values map[string]any) map[string]any {
+	t.Helper()
+	objs, err := render.Render(context.Background(), render.Options{Root: root, Path: "charts/driftless", Engine: render.Helm,
+		Helm: render.HelmOptions{ReleaseName: "driftless", Namespace: systemNamespace, Values: values}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]any{}
+	for _, o := range objs {
+		out[describe(o)] = normalized(t, o.Object)
+	}
+	return out
 }
 
 // normalized is v as JSON would carry it: numbers as float64.
