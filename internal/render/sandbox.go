@@ -44,8 +44,8 @@ type Sandbox struct {
 }
 
 // DefaultSandbox returns a Sandbox of the running executable, with bounds
-// sized for the largest real renders (10,000 objects render in about 30 s
-// of CPU and 600 MiB).
+// far above a large real render: the 1,000-object overlay of the
+// benchmarks takes 3.4 s of the child's CPU and peaks at 106 MiB.
 func DefaultSandbox() (*Sandbox, error) {
 	exe, err := os.Executable()
 	if err != nil {
