@@ -23,25 +23,20 @@ import (
 // commit, the spec generation, and the content of the Secrets and
 // ConfigMaps it reads (decryption keys and Helm values). A change to their
 // labels or annotations changes no input.
-func (r *AppSourceReconciler) inputsKey(ctx context.Context, obj *v1alpha1.AppSource, commit string) string {
-	parts := []string{commit, fmt.Sprint(obj.Generation)}
-	for _, ref := range referenced(obj) {
-		key := client.ObjectKey{Namespace: obj.Namespace, Name: ref.name}
+func (r *AppSourceReconciler) inputsKey(ctx context.Context, st *state, commit string) string {
+	parts := []string{commit, fmt.Sprint(st.obj.Generation)}
+	for _, ref := range referenced(st.obj) {
+		obj, err := r.readRef(ctx, st, ref)
+		if err != nil {
+			return "" // unknown inputs: render again
+		}
 		h := sha256.New()
-		// Read from the API server: only their metadata is cached.
-		if ref.kind == "ConfigMap" {
-			cm := &corev1.ConfigMap{}
-			if err := r.Get(ctx, key, cm); err != nil {
-				return "" // unknown inputs: render again
-			}
-			hashData(h, cm.Data)
-			hashData(h, cm.BinaryData)
-		} else {
-			secret := &corev1.Secret{}
-			if err := r.Get(ctx, key, secret); err != nil {
-				return ""
-			}
-			hashData(h, secret.Data)
+		switch o := obj.(type) {
+		case *corev1.ConfigMap:
+			hashData(h, o.Data)
+			hashData(h, o.BinaryData)
+		case *corev1.Secret:
+			hashData(h, o.Data)
 		}
 		// Only the hash is kept: it names a version of the content
 		// without revealing it.
@@ -59,6 +54,32 @@ func hashData[V ~string | ~[]byte](h hash.Hash, data map[string]V) {
 }
 
 type objectRef struct{ kind, name string }
+
+// readRef reads a Secret or ConfigMap of the AppSource's own namespace from
+// the API server, once per reconcile: only their metadata is cached, and a
+// reconcile needs the same one for its credentials, its inputs' key, its
+// decryption keys and its values. No reference can reach another namespace.
+func (r *AppSourceReconciler) readRef(ctx context.Context, st *state, ref objectRef) (client.Object, error) {
+	if read, ok := st.refs[ref]; ok {
+		return read.obj, read.err
+	}
+	var obj client.Object = &corev1.Secret{}
+	if ref.kind == "ConfigMap" {
+		obj = &corev1.ConfigMap{}
+	}
+	err := r.Get(ctx, client.ObjectKey{Namespace: st.obj.Namespace, Name: ref.name}, obj)
+	if st.refs == nil {
+		st.refs = map[objectRef]refRead{}
+	}
+	st.refs[ref] = refRead{obj, err}
+	return obj, err
+}
+
+// refRead is the outcome of one readRef.
+type refRead struct {
+	obj client.Object
+	err error
+}
 
 // referenced lists the Secrets and ConfigMaps an AppSource reads.
 func referenced(obj *v1alpha1.AppSource) []objectRef {

@@ -34,7 +34,7 @@ func (r *AppSourceReconciler) checkPromotion(ctx context.Context, st *state) err
 	if cycle := r.findCycle(ctx, st.obj, promotedAfter); cycle != "" {
 		return stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("promotion.after forms a cycle: %s", cycle))
 	}
-	req, head, err := r.head(ctx, st.obj)
+	req, head, err := r.head(ctx, st)
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func (r *AppSourceReconciler) checkHeld(ctx context.Context, st *state) error {
 	if ro == nil || ro.HeldRevision == "" {
 		return nil
 	}
-	_, head, err := r.head(ctx, st.obj)
+	_, head, err := r.head(ctx, st)
 	if err != nil {
 		return err
 	}

@@ -152,7 +152,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 		return nil, nil, fmt.Errorf("set up the AppSource controller: %w", err)
 	}
 	if c.WebhookSecret != "" {
-		if err := addWebhook(mgr, restCfg, c.WebhookAddr, c.WebhookSecret, r.OnPush); err != nil {
+		if err := addWebhook(mgr, c.WebhookAddr, c.WebhookSecret, r.OnPush); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -338,14 +338,10 @@ func (c Config) sandbox() (*render.Sandbox, error) {
 // receivers reads the webhook receivers from a Secret named "namespace/name":
 // each key "<name>.<provider>" (provider github, gitlab, gitea or generic)
 // holds the shared token of the endpoint /hook/<name>.
-func receivers(ctx context.Context, cfg *rest.Config, ref string) ([]webhook.Receiver, error) {
+func receivers(ctx context.Context, c client.Reader, ref string) ([]webhook.Receiver, error) {
 	ns, name, ok := strings.Cut(ref, "/")
 	if !ok {
 		return nil, fmt.Errorf("--webhook-secret %q: want namespace/name", ref)
-	}
-	c, err := client.New(cfg, client.Options{})
-	if err != nil {
-		return nil, err
 	}
 	secret := &corev1.Secret{}
 	if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, secret); err != nil {
@@ -363,8 +359,8 @@ func receivers(ctx context.Context, cfg *rest.Config, ref string) ([]webhook.Rec
 }
 
 // addWebhook serves the receivers of secretRef on addr while mgr runs.
-func addWebhook(mgr manager.Manager, cfg *rest.Config, addr, secretRef string, notify func(webhook.Push)) error {
-	list, err := receivers(context.Background(), cfg, secretRef)
+func addWebhook(mgr manager.Manager, addr, secretRef string, notify func(webhook.Push)) error {
+	list, err := receivers(context.Background(), mgr.GetAPIReader(), secretRef)
 	if err != nil {
 		return err
 	}

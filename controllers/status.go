@@ -67,8 +67,7 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 		reason, readyMsg := v1alpha1.ReconciliationSucceededReason, msg
 		if pending := obj.Status.PendingPrune; len(pending) > 0 {
 			reason = v1alpha1.PruneAwaitingConfirmationReason
-			readyMsg += fmt.Sprintf("; %s left Git and %s kept until confirmed: driftless prune --confirm %s",
-				strings.Join(pending, ", "), isAre(len(pending)), obj.Name)
+			readyMsg += "; " + pendingPrune(obj)
 		}
 		r.setReady(obj, metav1.ConditionTrue, reason, readyMsg)
 		r.promoted(st)
@@ -103,11 +102,14 @@ func (r *AppSourceReconciler) conditions(st *state, runErr error) ctrl.Result {
 	return ctrl.Result{RequeueAfter: st.soonest(retryInterval(obj))}
 }
 
-func isAre(n int) string {
-	if n == 1 {
-		return "is"
+// pendingPrune says what waits for a person's confirmation, and how to give it.
+func pendingPrune(obj *v1alpha1.AppSource) string {
+	p := obj.Status.PendingPrune
+	verb := "are"
+	if len(p) == 1 {
+		verb = "is"
 	}
-	return "are"
+	return fmt.Sprintf("%s left Git and %s kept until confirmed: driftless prune --confirm %s", strings.Join(p, ", "), verb, obj.Name)
 }
 
 // snapshot remembers the status as written last, the base of the next

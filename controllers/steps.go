@@ -54,6 +54,8 @@ type state struct {
 	// stands for the head, and an unchanged apply is skipped.
 	trigger string
 	step    string // the step running now, named on a panic
+	// refs are the Secrets and ConfigMaps this reconcile read (see readRef).
+	refs map[objectRef]refRead
 
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
@@ -70,7 +72,7 @@ type step func(ctx context.Context, st *state) error
 // fetch checks out the AppSource's ref, or the pinned revision, into a
 // private directory.
 func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
-	req, err := r.sourceRequest(ctx, st.obj)
+	req, err := r.sourceRequest(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -97,22 +99,22 @@ func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 		// Fetch asked Git for the head; a head given was remembered already.
 		r.memory.putHead(client.ObjectKeyFromObject(st.obj), req, res)
 	}
-	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st.obj, res.Commit)
+	st.revision, st.inputs = pinned(st, res.Revision), r.inputsKey(ctx, st, res.Commit)
 	st.obj.Status.LastAttemptedRevision = st.revision
 	return checkPath(st.checkout, pathOrRoot(st.obj.Spec.Source.Path), res.Revision)
 }
 
 // sourceRequest is what to ask Git for, with the credentials of the
 // AppSource's Secret.
-func (r *AppSourceReconciler) sourceRequest(ctx context.Context, obj *v1alpha1.AppSource) (source.Request, error) {
-	git := obj.Spec.Source.Git
+func (r *AppSourceReconciler) sourceRequest(ctx context.Context, st *state) (source.Request, error) {
+	git := st.obj.Spec.Source.Git
 	req := source.Request{URL: git.URL, Ref: source.Ref{
 		Branch: git.Ref.Branch, Tag: git.Ref.Tag, SemVer: git.Ref.SemVer, Commit: git.Ref.Commit,
 	}}
 	if git.SecretRef == nil {
 		return req, nil
 	}
-	secret, err := r.secret(ctx, obj, git.SecretRef.Name)
+	secret, err := r.secret(ctx, st, git.SecretRef.Name)
 	if err != nil {
 		return req, err
 	}
@@ -125,8 +127,8 @@ func (r *AppSourceReconciler) sourceRequest(ctx context.Context, obj *v1alpha1.A
 }
 
 // head asks Git which commit the AppSource's ref points at now.
-func (r *AppSourceReconciler) head(ctx context.Context, obj *v1alpha1.AppSource) (source.Request, source.Result, error) {
-	req, err := r.sourceRequest(ctx, obj)
+func (r *AppSourceReconciler) head(ctx context.Context, st *state) (source.Request, source.Result, error) {
+	req, err := r.sourceRequest(ctx, st)
 	if err != nil {
 		return req, source.Result{}, err
 	}
@@ -186,7 +188,7 @@ func (r *AppSourceReconciler) reuseRender(ctx context.Context, st *state, req so
 	if err != nil {
 		return source.Result{}, false
 	}
-	inputs := r.inputsKey(ctx, st.obj, res.Commit)
+	inputs := r.inputsKey(ctx, st, res.Commit)
 	objs := r.memory.rendered(key, inputs)
 	if inputs == "" || objs == nil {
 		return res, false
@@ -231,7 +233,7 @@ func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
 	if st.keys != nil {
 		opts.Keys = *st.keys
 	} else {
-		keys, err := r.decryptionKeys(ctx, st.obj)
+		keys, err := r.decryptionKeys(ctx, st)
 		if err != nil {
 			return err
 		}
@@ -245,13 +247,13 @@ func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
 
 // decryptionKeys reads the *.agekey and *.asc entries of the Secret that
 // spec.decryption names; none when it names none.
-func (r *AppSourceReconciler) decryptionKeys(ctx context.Context, obj *v1alpha1.AppSource) (decrypt.Keys, error) {
+func (r *AppSourceReconciler) decryptionKeys(ctx context.Context, st *state) (decrypt.Keys, error) {
 	var keys decrypt.Keys
-	d := obj.Spec.Decryption
+	d := st.obj.Spec.Decryption
 	if d == nil {
 		return keys, nil
 	}
-	secret, err := r.secret(ctx, obj, d.SecretRef.Name)
+	secret, err := r.secret(ctx, st, d.SecretRef.Name)
 	if err != nil {
 		return keys, err
 	}
@@ -322,7 +324,7 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 		opts.Helm.ReleaseName = h.ReleaseName
 	}
 	for _, ref := range h.ValuesFrom {
-		doc, err := r.valuesFrom(ctx, st.obj, ref)
+		doc, err := r.valuesFrom(ctx, st, ref)
 		if err != nil {
 			return opts, err
 		}
@@ -397,8 +399,7 @@ func (r *AppSourceReconciler) prune(ctx context.Context, st *state) error {
 	st.inventory = append(st.inventory, kept...)
 	st.inventory = append(st.inventory, pending...)
 	if p := st.obj.Status.PendingPrune; len(p) > 0 && !slices.Equal(p, st.before.PendingPrune) {
-		r.event(st.obj, corev1.EventTypeWarning, v1alpha1.PruneAwaitingConfirmationReason,
-			"%s left Git and %s kept until confirmed: driftless prune --confirm %s", strings.Join(p, ", "), isAre(len(p)), st.obj.Name)
+		r.event(st.obj, corev1.EventTypeWarning, v1alpha1.PruneAwaitingConfirmationReason, "%s", pendingPrune(st.obj))
 	}
 	if err != nil {
 		return failed(v1alpha1.PruneFailedReason, err)
@@ -435,36 +436,31 @@ func holdProtected(st *state, stale []apply.Entry) (prune, pending []apply.Entry
 	return prune, pending
 }
 
-// secret reads a Secret of the AppSource's own namespace from the API
-// server: no reference can reach another namespace, and no Secret data is
-// cached beyond the reconcile.
-func (r *AppSourceReconciler) secret(ctx context.Context, obj *v1alpha1.AppSource, name string) (*corev1.Secret, error) {
-	secret := &corev1.Secret{}
-	if err := r.Get(ctx, client.ObjectKey{Namespace: obj.Namespace, Name: name}, secret); err != nil {
-		return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read Secret/%s/%s: %w", obj.Namespace, name, err))
+// secret reads a Secret of the AppSource's own namespace (see readRef);
+// no Secret data is kept beyond the reconcile. Read it, never change it.
+func (r *AppSourceReconciler) secret(ctx context.Context, st *state, name string) (*corev1.Secret, error) {
+	obj, err := r.readRef(ctx, st, objectRef{"Secret", name})
+	if err != nil {
+		return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read Secret/%s/%s: %w", st.obj.Namespace, name, err))
 	}
-	return secret, nil
+	return obj.(*corev1.Secret), nil
 }
 
 // valuesFrom reads one valuesFrom key; nil when optional and missing.
-func (r *AppSourceReconciler) valuesFrom(ctx context.Context, obj *v1alpha1.AppSource, ref v1alpha1.ValuesReference) (*render.ValuesSource, error) {
-	key := client.ObjectKey{Namespace: obj.Namespace, Name: ref.Name}
+func (r *AppSourceReconciler) valuesFrom(ctx context.Context, st *state, ref v1alpha1.ValuesReference) (*render.ValuesSource, error) {
 	name := fmt.Sprintf("%s/%s key %s", ref.Kind, ref.Name, ref.Key)
+	obj, err := r.readRef(ctx, st, objectRef{ref.Kind, ref.Name})
+	if client.IgnoreNotFound(err) != nil {
+		return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read %s: %w", name, err))
+	}
 	var data []byte
 	var found bool
-	if ref.Kind == "Secret" {
-		s := &corev1.Secret{}
-		if err := r.Get(ctx, key, s); client.IgnoreNotFound(err) != nil {
-			return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read %s: %w", name, err))
-		}
-		data, found = s.Data[ref.Key]
-	} else {
-		cm := &corev1.ConfigMap{}
-		if err := r.Get(ctx, key, cm); client.IgnoreNotFound(err) != nil {
-			return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read %s: %w", name, err))
-		}
+	switch o := obj.(type) {
+	case *corev1.Secret:
+		data, found = o.Data[ref.Key]
+	case *corev1.ConfigMap:
 		var s string
-		s, found = cm.Data[ref.Key]
+		s, found = o.Data[ref.Key]
 		data = []byte(s)
 	}
 	switch {

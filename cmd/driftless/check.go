@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 )
@@ -37,33 +38,16 @@ var managerPermissions = []permission{
 
 // managerMay asks the API server whether the manager's account may do p.
 func (k *kube) managerMay(ctx context.Context, p permission) (bool, error) {
+	resource, subresource, _ := strings.Cut(p.resource, "/")
 	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
 		User:   "system:serviceaccount:" + systemNamespace + ":" + managerName,
 		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:" + systemNamespace},
 		ResourceAttributes: &authorizationv1.ResourceAttributes{
-			Verb: p.verb, Group: p.group, Resource: resourceOf(p.resource), Subresource: subresourceOf(p.resource), Namespace: p.namespace,
+			Verb: p.verb, Group: p.group, Resource: resource, Subresource: subresource, Namespace: p.namespace,
 		},
 	}}
 	if err := k.client.Create(ctx, sar); err != nil {
 		return false, fmt.Errorf("ask the API server: %w", err)
 	}
 	return sar.Status.Allowed, nil
-}
-
-func resourceOf(r string) string {
-	for i := range r {
-		if r[i] == '/' {
-			return r[:i]
-		}
-	}
-	return r
-}
-
-func subresourceOf(r string) string {
-	for i := range r {
-		if r[i] == '/' {
-			return r[i+1:]
-		}
-	}
-	return ""
 }

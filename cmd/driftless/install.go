@@ -16,6 +16,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -170,24 +171,22 @@ func describe(o *unstructured.Unstructured) string {
 	return o.GetKind() + "/" + o.GetNamespace() + "/" + o.GetName()
 }
 
-// poll asks ready every second until it says true, or timeout passes.
+// poll asks ready every second until it says true, or timeout passes; an
+// error only says why it is not ready yet (the object may not exist yet).
 func (k *kube) poll(ctx context.Context, timeout time.Duration, what string, ready func(context.Context) (bool, error)) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		ok, err := ready(ctx)
-		if ok {
-			return nil
+		last = err
+		return ok, nil
+	})
+	if err != nil {
+		if last == nil {
+			last = err
 		}
-		select {
-		case <-ctx.Done():
-			if err == nil {
-				err = ctx.Err()
-			}
-			return fmt.Errorf("waiting for %s: %w", what, err)
-		case <-time.After(time.Second):
-		}
+		return fmt.Errorf("waiting for %s: %w", what, last)
 	}
+	return nil
 }
 
 func (k *kube) crdEstablished(ctx context.Context) (bool, error) {

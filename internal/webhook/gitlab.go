@@ -26,9 +26,8 @@ type labPush struct {
 
 // parseGitLab handles GitLab: X-Gitlab-Token is the secret itself.
 func parseGitLab(h http.Header, body, secret []byte) (Push, error) {
-	token := h.Get("X-Gitlab-Token")
-	if token == "" || subtle.ConstantTimeCompare([]byte(token), secret) != 1 {
-		return Push{}, errUnauthorized
+	if err := gitLabToken(h, secret); err != nil {
+		return Push{}, err
 	}
 	switch h.Get("X-Gitlab-Event") {
 	case "Push Hook", "Tag Push Hook":
@@ -54,4 +53,13 @@ func parseGitLab(h http.Header, body, secret []byte) (Push, error) {
 		Ref:    p.Ref,
 		Commit: commit,
 	})
+}
+
+// gitLabToken checks X-Gitlab-Token, the secret itself, in constant time.
+func gitLabToken(h http.Header, secret []byte) error {
+	token := h.Get("X-Gitlab-Token")
+	if token == "" || subtle.ConstantTimeCompare([]byte(token), secret) != 1 {
+		return errUnauthorized
+	}
+	return nil
 }

@@ -117,7 +117,7 @@ func TestAppSourceFollowsGit(t *testing.T) {
 }
 
 // requestReconcile asks for an immediate reconcile, as the CLI and webhooks do.
-func requestReconcile(t *testing.T, obj *v1alpha1.AppSource) {
+func requestReconcile(t testing.TB, obj *v1alpha1.AppSource) {
 	t.Helper()
 	update(t, obj, func(a *v1alpha1.AppSource) {
 		if a.Annotations == nil {
@@ -128,7 +128,7 @@ func requestReconcile(t *testing.T, obj *v1alpha1.AppSource) {
 }
 
 // update changes obj with change, retrying on conflicts with the controller.
-func update(t *testing.T, obj *v1alpha1.AppSource, change func(*v1alpha1.AppSource)) {
+func update(t testing.TB, obj *v1alpha1.AppSource, change func(*v1alpha1.AppSource)) {
 	t.Helper()
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if err := get(t.Context(), obj); err != nil {

@@ -11,7 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/util/retry"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 )
@@ -52,20 +52,8 @@ func BenchmarkMemoryWithUnrelatedObjects(b *testing.B) {
 // that request: the manager started has listed, fetched, rendered, applied.
 func reconciledBy(b testing.TB, obj *v1alpha1.AppSource) {
 	b.Helper()
-	token := time.Now().Format(time.RFC3339Nano)
-	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if err := get(b.Context(), obj); err != nil {
-			return err
-		}
-		if obj.Annotations == nil {
-			obj.Annotations = map[string]string{}
-		}
-		obj.Annotations[v1alpha1.ReconcileRequestAnnotation] = token
-		return k8s.Update(b.Context(), obj)
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	requestReconcile(b, obj)
+	token := obj.Annotations[v1alpha1.ReconcileRequestAnnotation]
 	eventually(b, 2*time.Minute, "reconciled at "+token, func(ctx context.Context) (bool, error) {
 		err := get(ctx, obj)
 		return err == nil && obj.Status.LastHandledReconcileAt == token && readyMessage(obj) != "" &&
@@ -84,20 +72,13 @@ func createUnrelated(b testing.TB, configMaps, secrets, size int) {
 	for range 8 {
 		wg.Go(func() {
 			for i := range work {
-				var o interface {
-					GetName() string
-				}
-				var err error
+				var o client.Object = &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("secret-%05d", i)},
+					Data: map[string][]byte{"data": data}}
 				if i < configMaps {
-					cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cm-%05d", i)},
+					o = &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("cm-%05d", i)},
 						Data: map[string]string{"data": string(data)}}
-					o, err = cm, k8s.Create(context.Background(), cm)
-				} else {
-					s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("secret-%05d", i)},
-						Data: map[string][]byte{"data": data}}
-					o, err = s, k8s.Create(context.Background(), s)
 				}
-				if err != nil {
+				if err := k8s.Create(context.Background(), o); err != nil {
 					b.Errorf("create %s: %v", o.GetName(), err)
 				}
 			}
