@@ -75,9 +75,17 @@ tools: ## Build the reference CLIs (kustomize, helm, sops) the fidelity tests co
 bench: tools ## Benchmarks, each beside its baseline from the same run.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -benchmem $$(go list ./... | grep -v /test/e2e)
 	@# End-to-end figures are medians over many commits: a fixed count, not a time.
-	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -skip=ManyAppSources -benchtime=50x ./test/e2e/
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -skip='ManyAppSources|Peers' -benchtime=50x ./test/e2e/
 	@# 500 AppSources: each revision takes half a minute.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=30m -run='^$$' -bench=ManyAppSources -benchtime=3x ./test/e2e/
+
+.PHONY: bench-peers
+bench-peers: tools ## Driftless beside Flux and Argo Rollouts, built from the Go module proxy, in one run.
+	@hack/build-peers.sh >/dev/null
+	@# 100 releases of the small app and blue-green switches (so that p99 is a percentile), 5 of the large app.
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench='PeersFlux/objects=20$$' -benchtime=100x ./test/e2e/
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench='PeersArgoRollouts' -benchtime=100x ./test/e2e/
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench='PeersFlux/objects=1000$$' -benchtime=5x ./test/e2e/
 
 FUZZTIME ?= 1m
 

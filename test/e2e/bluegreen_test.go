@@ -275,10 +275,17 @@ type endpointSampler struct {
 	samples, mixed, empty int
 	became                map[string]time.Time // when every ready endpoint last became this colour
 	last                  string               // the colour of the last non-empty sample
+	colorOf               func(pod string) string
 }
 
 func sampleEndpoints(t testing.TB, ns, service string) *endpointSampler {
-	s := &endpointSampler{became: map[string]time.Time{}}
+	return sampleEndpointsBy(t, ns, service, podColor)
+}
+
+// sampleEndpointsBy samples with colorOf telling a pod's colour from its
+// name.
+func sampleEndpointsBy(t testing.TB, ns, service string, colorOf func(pod string) string) *endpointSampler {
+	s := &endpointSampler{became: map[string]time.Time{}, colorOf: colorOf}
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns),
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = discoveryv1.LabelServiceName + "=" + service }))
 	informer := factory.Discovery().V1().EndpointSlices().Informer()
@@ -302,7 +309,7 @@ func (s *endpointSampler) sample(objs []any) {
 	for _, o := range objs {
 		for _, e := range o.(*discoveryv1.EndpointSlice).Endpoints {
 			if e.Conditions.Ready != nil && *e.Conditions.Ready && e.TargetRef != nil {
-				colors[podColor(e.TargetRef.Name)] = true
+				colors[s.colorOf(e.TargetRef.Name)] = true
 			}
 		}
 	}
@@ -355,6 +362,11 @@ type podSampler struct {
 }
 
 func samplePods(t testing.TB, ns string) *podSampler {
+	return samplePodsBy(t, ns, v1alpha1.ColorLabel)
+}
+
+// samplePodsBy samples with the pod label colorLabel as the colour.
+func samplePodsBy(t testing.TB, ns, colorLabel string) *podSampler {
 	s := &podSampler{counts: map[string]int{}, reached: map[string]map[int]time.Time{}}
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns))
 	informer := factory.Core().V1().Pods().Informer()
@@ -363,7 +375,7 @@ func samplePods(t testing.TB, ns string) *podSampler {
 		for _, o := range informer.GetStore().List() {
 			pod := o.(*corev1.Pod)
 			if pod.DeletionTimestamp == nil && podReady(pod) {
-				counts[pod.Labels[v1alpha1.ColorLabel]]++
+				counts[pod.Labels[colorLabel]]++
 			}
 		}
 		s.mu.Lock()

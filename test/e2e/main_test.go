@@ -63,7 +63,9 @@ func setup() error {
 		}
 	}
 	var err error
-	if cluster, err = localcluster.Start(ctx, localcluster.DefaultOptions()); err != nil {
+	opts := localcluster.DefaultOptions()
+	opts.Nodes = 3 // room for a 100-Deployment release to surge (110 pods a node)
+	if cluster, err = localcluster.Start(ctx, opts); err != nil {
 		return err
 	}
 	if err := cluster.InstallCRDs(ctx, "../../config/crd"); err != nil {

@@ -202,7 +202,8 @@ func buildManager(t testing.TB) string {
 	return buildBinary(t, "./cmd/manager")
 }
 
-// managerProcess is a manager binary running against the test cluster.
+// managerProcess is a manager binary, or a peer's controller, running
+// against the test cluster.
 type managerProcess struct {
 	name string
 	cmd  *exec.Cmd
@@ -216,17 +217,23 @@ type managerProcess struct {
 func startManagerProcess(t testing.TB, bin, name string, args ...string) *managerProcess {
 	t.Helper()
 	dir := t.TempDir()
-	p := &managerProcess{name: name, log: filepath.Join(dir, name+".log"), done: make(chan struct{})}
+	return startProcess(t, name, exec.Command(bin, append([]string{"--kubeconfig=" + cluster.Kubeconfig, "--metrics-bind-address=0",
+		"--health-probe-bind-address=0", "--leader-elect=false", "--work-dir=" + dir, "--log-level=info"}, args...)...))
+}
+
+// startProcess starts cmd with its output in a log file; the process is
+// killed when the test ends, and its log's tail shown if the test failed.
+func startProcess(t testing.TB, name string, cmd *exec.Cmd) *managerProcess {
+	t.Helper()
+	p := &managerProcess{name: name, cmd: cmd, log: filepath.Join(t.TempDir(), name+".log"), done: make(chan struct{})}
 	out, err := os.Create(p.log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, append([]string{"--kubeconfig=" + cluster.Kubeconfig, "--metrics-bind-address=0",
-		"--health-probe-bind-address=0", "--leader-elect=false", "--work-dir=" + dir, "--log-level=info"}, args...)...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
 	if err := p.cmd.Start(); err != nil {
 		out.Close()
-		t.Fatalf("start manager %s: %v", name, err)
+		t.Fatalf("start %s: %v", name, err)
 	}
 	go func() {
 		_ = p.cmd.Wait()
@@ -236,7 +243,7 @@ func startManagerProcess(t testing.TB, bin, name string, args ...string) *manage
 	t.Cleanup(func() {
 		p.kill(t)
 		if t.Failed() {
-			t.Logf("manager %s log, last lines:\n%s", name, tail(p.log, 40))
+			t.Logf("%s log, last lines:\n%s", name, tail(p.log, 40))
 		}
 	})
 	return p
