@@ -38,6 +38,9 @@ import (
 type AppSourceReconciler struct {
 	client.Client
 
+	// Live reads from the API server: an AppSource whose cached copy may
+	// predate our own last write of it is read there (see memory.stale).
+	Live client.Reader
 	// Cache is the informer cache health is read from. It holds only the
 	// objects labelled as ours, and the AppSources.
 	Cache client.Reader
@@ -169,8 +172,8 @@ func workload(kind string) *unstructured.Unstructured {
 // Reconcile runs fetch → decrypt → render → apply → prune → checkHealth for
 // one AppSource and writes its status once, at the end.
 func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
-	obj := &v1alpha1.AppSource{}
-	if err := r.Get(ctx, req.NamespacedName, obj); err != nil {
+	obj, err := r.read(ctx, req.NamespacedName)
+	if err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !obj.DeletionTimestamp.IsZero() {
@@ -180,6 +183,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if err := r.Update(ctx, obj); err != nil {
 			return ctrl.Result{}, err
 		}
+		r.memory.wrote(req.NamespacedName, obj.ResourceVersion)
 	}
 	st := &state{obj: obj, started: time.Now(), trigger: r.memory.trigger(obj)}
 	st.snapshot()
@@ -211,6 +215,23 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		}
 	}
 	return ctrl.Result{}, nil
+}
+
+// read gets the AppSource from the cache, or from the API server when the
+// cached copy may predate our last write: a reconcile that started from it
+// would compute its status from an old one, and its status write would be
+// refused.
+func (r *AppSourceReconciler) read(ctx context.Context, key client.ObjectKey) (*v1alpha1.AppSource, error) {
+	obj := &v1alpha1.AppSource{}
+	if err := r.Get(ctx, key, obj); err != nil {
+		return nil, err
+	}
+	if r.Live != nil && r.memory.stale(key, obj.ResourceVersion) {
+		if err := r.Live.Get(ctx, key, obj); err != nil {
+			return nil, err
+		}
+	}
+	return obj, nil
 }
 
 // finalize prunes the inventory when prune is on (and orphans it

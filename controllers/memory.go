@@ -39,6 +39,8 @@ type remembered struct {
 	// wake is why it was woken since its last reconcile, when woken.
 	wake  wake
 	woken bool
+	// written is the resourceVersion our last write of it returned.
+	written string
 }
 
 type renderedEntry struct {
@@ -91,6 +93,23 @@ func (m *memory) forget(key client.ObjectKey) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.m, key)
+}
+
+// wrote remembers the resourceVersion a write of key returned.
+func (m *memory) wrote(key client.ObjectKey, resourceVersion string) {
+	m.write(key, func(e *remembered) { e.written = resourceVersion })
+}
+
+// stale reports whether resourceVersion, read from the cache, is not the
+// one our last write of key returned: the cache may not have seen that
+// write yet. Without a remembered write nothing is known to be stale; a
+// forgetful memory, which remembers no write, takes everything as stale.
+func (m *memory) stale(key client.ObjectKey, resourceVersion string) (stale bool) {
+	if m.forgetful {
+		return true
+	}
+	m.read(key, func(e *remembered) { stale = e.written != "" && e.written != resourceVersion })
+	return stale
 }
 
 // rendered returns the objects rendered from inputs, or nil.

@@ -142,3 +142,27 @@ func TestMemoryRendersAndForgetting(t *testing.T) {
 		t.Error("a forgetful memory remembered")
 	}
 }
+
+// A cached AppSource is stale when its resourceVersion is not the one our
+// last write returned; a forgetful memory takes every read as stale.
+func TestStaleReadsAreThoseOlderThanOurLastWrite(t *testing.T) {
+	var m memory
+	if m.stale(memoryKey, "5") {
+		t.Error("nothing written: stale")
+	}
+	m.wrote(memoryKey, "7")
+	for rv, want := range map[string]bool{"7": false, "5": true, "9": true} {
+		if got := m.stale(memoryKey, rv); got != want {
+			t.Errorf("wrote 7, read %s: stale = %v, want %v", rv, got, want)
+		}
+	}
+	m.forget(memoryKey)
+	if m.stale(memoryKey, "5") {
+		t.Error("forgotten: stale")
+	}
+	forgetful := memory{forgetful: true}
+	forgetful.wrote(memoryKey, "7")
+	if !forgetful.stale(memoryKey, "7") {
+		t.Error("forgetful: not stale")
+	}
+}

@@ -53,6 +53,10 @@ var (
 		Help:    "Seconds from the upstreams of spec.promotion.after being good at a revision to this AppSource applying it healthy.",
 		Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
 	})
+	statusConflicts = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "driftless_status_conflicts_total",
+		Help: "Status writes refused because the AppSource changed since it was read; each reconciles again at once.",
+	})
 	rolloutPhase = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "driftless_rollout_phase",
 		Help: "1 for the phase each AppSource's rollout is in, 0 for the others.",
@@ -61,7 +65,7 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, reconcilePanics, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag,
-		gitFetches, gitFetchSeconds)
+		gitFetches, gitFetchSeconds, statusConflicts)
 }
 
 // observeChanges counts what a change set did.

@@ -144,6 +144,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 		return nil, nil, err
 	}
 	r.Client = mgr.GetClient()
+	r.Live = mgr.GetAPIReader()
 	r.Cache = mgr.GetCache()
 	r.Refs = refs
 	r.Mapper = mgr.GetRESTMapper()
@@ -279,7 +280,7 @@ func NewStandalone(restCfg *rest.Config, cl client.Client, c Config) (*AppSource
 	}
 	// The cluster itself stands for the informer cache: the blue-green plan
 	// reads which colour serves.
-	r.Client, r.Cache, r.Mapper = cl, cl, cl.RESTMapper()
+	r.Client, r.Live, r.Cache, r.Mapper = cl, cl, cl, cl.RESTMapper()
 	return r, nil
 }
 

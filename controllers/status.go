@@ -10,10 +10,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 )
@@ -42,10 +44,27 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 	if equality.Semantic.DeepEqual(st.before, &obj.Status) {
 		return result, nil // a reconcile that changed nothing writes nothing
 	}
-	if err := r.Status().Patch(ctx, obj, st.statusPatch()); err != nil {
+	if err := r.patchStatus(ctx, st); apierrors.IsConflict(err) {
+		// Someone else wrote the AppSource since it was read: this run's
+		// outcome is computed again from what they wrote.
+		statusConflicts.Inc()
+		log.FromContext(ctx).V(1).Info("the AppSource changed while it was reconciled; reconciling again", "error", err.Error())
+		return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+	} else if err != nil {
 		return ctrl.Result{}, errors.Join(runErr, fmt.Errorf("write status: %w", err))
 	}
 	return result, nil
+}
+
+// patchStatus writes the status changed since st's snapshot, refused if the
+// AppSource changed since it was read, and remembers what it wrote.
+func (r *AppSourceReconciler) patchStatus(ctx context.Context, st *state) error {
+	if err := r.Status().Patch(ctx, st.obj, st.statusPatch()); err != nil {
+		return err
+	}
+	r.memory.wrote(client.ObjectKeyFromObject(st.obj), st.obj.ResourceVersion)
+	st.snapshot()
+	return nil
 }
 
 // conditions sets Ready, Reconciling and Stalled from runErr.

@@ -213,10 +213,19 @@ func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source
 			return source.Result{Revision: last, Commit: commitOf(last)}, nil
 		}
 	}
-	if res, ok := r.memory.recentHead(key, req, st.obj.Spec.Interval.Duration/2); ok && !asksGit(st.trigger) {
+	half := st.obj.Spec.Interval.Duration / 2
+	if res, ok := r.memory.recentHead(key, req, half); ok && !asksGit(st.trigger) {
 		return res, nil
 	}
-	res, err := r.Source.Resolve(ctx, req)
+	// The interval's poll takes a listing of the repository that another
+	// AppSource with the same credentials started less than half an
+	// interval ago: one poll per repository per interval. A push, a request
+	// and a spec change ask Git now.
+	since := time.Now()
+	if st.trigger == "interval" || !asksGit(st.trigger) {
+		since = since.Add(-half)
+	}
+	res, err := r.Source.ResolveSince(ctx, req, since)
 	if err == nil {
 		r.memory.putHead(key, req, res)
 	}
@@ -354,7 +363,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 	// other objects of that apply yet, and drift waits for the interval.
 	last, same := r.memory.applied(key, fingerprint)
 	if same && st.inputs != "" && (st.trigger == "rollout" || r.Apply.Untouched(ctx, st.objects)) {
-		st.applied, st.inventory = last, union(rendered, st.keep)
+		st.applied, st.changes, st.inventory = last, last.Unchanged(), union(rendered, st.keep)
 		return nil
 	}
 	if err := r.recordIntent(ctx, st, rendered); err != nil {
@@ -381,10 +390,9 @@ func (r *AppSourceReconciler) recordIntent(ctx context.Context, st *state, rende
 		return nil
 	}
 	st.obj.Status.Inventory = toInventory(union(inventory, rendered))
-	if err := r.Status().Patch(ctx, st.obj, st.statusPatch()); err != nil {
+	if err := r.patchStatus(ctx, st); err != nil {
 		return fmt.Errorf("record the inventory before applying: %w", err)
 	}
-	st.snapshot()
 	return nil
 }
 

@@ -77,6 +77,19 @@ func (cs ChangeSet) WithoutObjects() ChangeSet {
 	return out
 }
 
+// Unchanged returns cs as a drift check that found every object as applied
+// reports it: each change unchanged, but those skipped.
+func (cs ChangeSet) Unchanged() ChangeSet {
+	out := make(ChangeSet, len(cs))
+	for i, c := range cs {
+		if c.Action != Skipped {
+			c.Action, c.Drift = Unchanged, false
+		}
+		out[i] = c
+	}
+	return out
+}
+
 // Changed reports whether anything was written or deleted.
 func (cs ChangeSet) Changed() bool {
 	for _, c := range cs {

@@ -14,9 +14,10 @@ import (
 // Client fetches repositories through a cache shared by all its callers. It
 // is safe for concurrent use; use one per process and cache directory.
 type Client struct {
-	opts  Options
-	cache *cache
-	group singleflight.Group
+	opts     Options
+	cache    *cache
+	group    singleflight.Group
+	listings listings // the last ref listing of each repository, for ResolveSince
 }
 
 // New returns a Client. It configures go-git's process-wide HTTPS and SSH

@@ -513,23 +513,29 @@ func (w *webhookManager) reconciles(b *testing.B) int {
 // reconcileCount is how many reconciles the controller of a
 // controller-runtime manager whose metrics are at url has finished.
 func reconcileCount(b testing.TB, url, controller string) int {
+	return int(metricSum(b, url, `controller_runtime_reconcile_total{controller="`+controller+`"`))
+}
+
+// metricSum sums the samples at url whose line starts with prefix (a
+// metric's name, or its name and the start of its labels).
+func metricSum(t testing.TB, url, prefix string) float64 {
 	resp, err := http.Get(url)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
-	total := 0
+	total := 0.0
 	for line := range strings.SplitSeq(string(body), "\n") {
-		if strings.HasPrefix(line, `controller_runtime_reconcile_total{controller="`+controller+`"`) {
-			n, err := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])
+		if strings.HasPrefix(line, prefix) {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 			if err != nil {
-				b.Fatal(err)
+				t.Fatal(err)
 			}
-			total += n
+			total += v
 		}
 	}
 	return total

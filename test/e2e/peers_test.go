@@ -222,7 +222,7 @@ type deploymentWatch struct {
 	synced bool
 }
 
-func watchDeployments(b *testing.B, ns string) *deploymentWatch {
+func watchDeployments(b testing.TB, ns string) *deploymentWatch {
 	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns))
 	informer := factory.Apps().V1().Deployments().Informer()
 	w := &deploymentWatch{list: informer.GetStore().List}
