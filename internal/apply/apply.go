@@ -95,6 +95,9 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 		change.Action = Recreated
 		applied, err = m.recreate(ctx, c, want, opts)
 	}
+	if err == nil {
+		applied, err = takeOverClientSideFields(ctx, c, want, applied)
+	}
 	if err != nil {
 		return change, describeError(want, err)
 	}

@@ -24,16 +24,18 @@ import (
 // and one informer cache that the Managers read live objects from, as the
 // controller's do.
 var (
-	cfg  *rest.Config
-	k8s  client.Client
-	live cache.Cache
+	cluster *localcluster.Cluster
+	cfg     *rest.Config
+	k8s     client.Client
+	live    cache.Cache
 )
 
 func TestMain(m *testing.M) {
 	log.SetLogger(logr.Discard()) // tests assert on state, not on controller-runtime logs
 	opts := localcluster.DefaultOptions()
 	opts.Workloads = false
-	cluster, err := localcluster.Start(context.Background(), opts)
+	var err error
+	cluster, err = localcluster.Start(context.Background(), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "start control plane:", err)
 		os.Exit(1)

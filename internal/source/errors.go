@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"strings"
+	"unicode"
 )
 
 // Sentinel errors. Every error returned by this package is an *Error that
@@ -139,8 +140,10 @@ func newRedactor(c Credentials) redactor {
 	return r
 }
 
-// redact returns err unchanged when its message holds no credential, and
-// otherwise a plain error with the credentials replaced: the chain is
+// redact returns err unchanged when its message holds no credential and no
+// control character, and otherwise a plain error with the credentials
+// replaced and the control characters (a remote's sideband message may end
+// in NUL, or carry terminal escapes) turned into spaces: the chain is
 // dropped on purpose, so no wrapped value can print a secret later.
 func (r redactor) redact(err error) error {
 	if err == nil {
@@ -157,6 +160,14 @@ func (r redactor) redact(err error) error {
 func (r redactor) string(s string) string {
 	for _, secret := range r.secrets {
 		s = strings.ReplaceAll(s, secret, "<redacted>")
+	}
+	if strings.ContainsFunc(s, unicode.IsControl) {
+		s = strings.TrimSpace(strings.Map(func(c rune) rune {
+			if unicode.IsControl(c) {
+				return ' '
+			}
+			return c
+		}, s))
 	}
 	return s
 }

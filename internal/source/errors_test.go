@@ -26,6 +26,11 @@ func TestRedact(t *testing.T) {
 	if newRedactor(Credentials{Password: []byte("ab")}).string("abc") != "abc" {
 		t.Error("a two-byte password redacts everything")
 	}
+	// A remote's sideband message, as a corrupt repository sends it.
+	remote := errors.New("unexpected error: corruption on the remote side.\x00\x1b[31mred\x1b[0m\n")
+	if got, want := r.redact(remote).Error(), "unexpected error: corruption on the remote side.  [31mred [0m"; got != want {
+		t.Errorf("control characters kept: %q, want %q", got, want)
+	}
 }
 
 func TestErrorMatchesKindAndCause(t *testing.T) {

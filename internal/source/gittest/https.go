@@ -43,6 +43,7 @@ type HTTPSServer struct {
 	closeOnce   sync.Once
 	uploadPacks atomic.Int64
 	requests    atomic.Int64
+	down        atomic.Bool
 }
 
 // NewHTTPS starts the server; it is closed when the test ends.
@@ -73,6 +74,14 @@ func NewHTTPS(t testing.TB, opts HTTPSOptions) *HTTPSServer {
 func (s *HTTPSServer) handler(backend http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.requests.Add(1)
+		if s.down.Load() {
+			// As a server that dies mid-request: the connection closes with
+			// no response.
+			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				conn.Close()
+			}
+			return
+		}
 		if !s.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Basic realm="gittest"`)
 			http.Error(w, "authentication required", http.StatusUnauthorized)
@@ -113,6 +122,10 @@ func (s *HTTPSServer) UploadPacks() int64 { return s.uploadPacks.Load() }
 
 // Requests counts every HTTP request received, authorized or not.
 func (s *HTTPSServer) Requests() int64 { return s.requests.Load() }
+
+// SetDown makes the server close every connection without a response while
+// down is true, as a Git server going away would; false serves again.
+func (s *HTTPSServer) SetDown(down bool) { s.down.Store(down) }
 
 // Close stops the server; later requests are refused. It is idempotent.
 func (s *HTTPSServer) Close() {

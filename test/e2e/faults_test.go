@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// Tests of the fault rows of RELIABILITY.md, named by their IDs.
+
+// TestF13OwnershipConflictWritesNothing: a second AppSource rendering an
+// object the first applied gets OwnershipConflict naming the first and
+// writes nothing; an object carrying copied ownership labels but absent
+// from the inventory is never pruned, neither by a prune nor on deletion.
+func TestF13OwnershipConflictWritesNothing(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	app.repo.WriteFile("deploy/extra.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {k: v}\n")
+	app.repo.Commit("an extra ConfigMap")
+	first := app.appSource(t, "first")
+	waitReady(t, first, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	web := app.deployment(t)
+
+	second := app.appSource(t, "second")
+	waitReady(t, second, metav1.ConditionFalse, v1alpha1.OwnershipConflictReason)
+	if msg := readyMessage(second); !strings.Contains(msg, "AppSource "+app.ns+"/first") {
+		t.Errorf("Ready message %q does not name AppSource %s/first", msg, app.ns)
+	}
+	if after := app.deployment(t); after.ResourceVersion != web.ResourceVersion || after.Labels[v1alpha1.NameLabel] != "first" {
+		t.Errorf("the Deployment was written: resourceVersion %s → %s, owner label %q", web.ResourceVersion, after.ResourceVersion,
+			after.Labels[v1alpha1.NameLabel])
+	}
+	deleteAppSource(t, second)
+	if after := app.deployment(t); after.DeletionTimestamp != nil {
+		t.Error("deleting the second AppSource deletes the first's Deployment")
+	}
+
+	// Someone copies first's labels onto an object of their own.
+	copied := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "copied", Namespace: app.ns,
+		Labels: map[string]string{v1alpha1.NameLabel: "first", v1alpha1.NamespaceLabel: app.ns}}}
+	if err := k8s.Create(t.Context(), copied); err != nil {
+		t.Fatal(err)
+	}
+	app.repo.Remove("deploy/extra.yaml")
+	commit := app.repo.Commit("extra leaves Git")
+	requestReconcile(t, first)
+	eventually(t, time.Minute, "extra pruned at "+commit, func(ctx context.Context) (bool, error) {
+		err := get(ctx, first)
+		extra := k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "extra"}, &corev1.ConfigMap{})
+		return err == nil && first.Status.LastAppliedRevision == "main@sha1:"+commit && apierrors.IsNotFound(extra), nil
+	})
+	deleteAppSource(t, first)
+	eventually(t, time.Minute, "the first's Deployment pruned on deletion", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(web), &appsv1.Deployment{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	if err := k8s.Get(t.Context(), client.ObjectKeyFromObject(copied), copied); err != nil || copied.DeletionTimestamp != nil {
+		t.Errorf("the ConfigMap with copied labels was pruned: %v", err)
+	}
+}
+
+// TestF7GitGoingAwayChangesNothing: when the Git server goes away after a
+// good deploy, the AppSource reports SourceUnavailable and the running
+// state stays as it is, nothing pruned; when it returns, the commit pushed
+// meanwhile is applied.
+func TestF7GitGoingAwayChangesNothing(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	before := app.deployment(t)
+	good := obj.Status.LastAppliedRevision
+
+	app.server.SetDown(true)
+	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
+	commit := app.repo.Commit("pushed while the server is away")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.SourceUnavailableReason)
+	assertUntouched(t, app, obj, before, good)
+
+	app.server.SetDown(false)
+	requestReconcile(t, obj)
+	eventually(t, time.Minute, "the commit applied once Git is back", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit, nil
+	})
+	if image := app.deployment(t).Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
+		t.Errorf("image %s after Git came back, want example.com/web:2", image)
+	}
+}
+
+// TestF8CorruptRepositoryIsAnErrorUntilRepaired: a commit whose object is
+// corrupt on the server fails the fetch with the running state untouched,
+// nothing pruned, and is fetched cleanly once the server is repaired.
+func TestF8CorruptRepositoryIsAnErrorUntilRepaired(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	before := app.deployment(t)
+	good := obj.Status.LastAppliedRevision
+
+	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
+	commit := app.repo.Commit("a commit corrupt on the server")
+	blob := app.repo.Bare("rev-parse", commit+":deploy/deployment.yaml")
+	path := filepath.Join(app.repo.Dir, "objects", blob[:2], blob[2:])
+	intact, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("the new blob is not a loose object on the server: %v", err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte("corrupt"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	requestReconcile(t, obj)
+	eventually(t, time.Minute, "the fetch of the corrupt commit failed", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		ready := condition(obj, v1alpha1.ReadyCondition)
+		return err == nil && ready != nil && ready.Status == metav1.ConditionFalse &&
+			obj.Status.LastHandledReconcileAt == obj.Annotations[v1alpha1.ReconcileRequestAnnotation], nil
+	})
+	ready := condition(obj, v1alpha1.ReadyCondition)
+	if ready.Reason != v1alpha1.SourceUnavailableReason || strings.ContainsFunc(ready.Message, unicode.IsControl) {
+		t.Errorf("Ready: %s: %q; want SourceUnavailable, a message without control characters", ready.Reason, ready.Message)
+	}
+	assertUntouched(t, app, obj, before, good)
+
+	if err := os.WriteFile(path, intact, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	requestReconcile(t, obj)
+	eventually(t, time.Minute, "the commit applied once repaired", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit && readyMessage(obj) != "", nil
+	})
+	if image := app.deployment(t).Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
+		t.Errorf("image %s after the repair, want example.com/web:2", image)
+	}
+}
+
+// assertUntouched checks that a failed reconcile left the app as the good
+// one did: the Deployment unwritten, the revision and inventory kept.
+func assertUntouched(t *testing.T, app *gitApp, obj *v1alpha1.AppSource, before *appsv1.Deployment, good string) {
+	t.Helper()
+	if after := app.deployment(t); after.ResourceVersion != before.ResourceVersion || after.DeletionTimestamp != nil {
+		t.Errorf("the Deployment was written or deleted: resourceVersion %s → %s", before.ResourceVersion, after.ResourceVersion)
+	}
+	if obj.Status.LastAppliedRevision != good || obj.Status.Inventory == nil || len(obj.Status.Inventory.Entries) == 0 {
+		t.Errorf("revision %s (want %s), inventory %+v: kept as they were", obj.Status.LastAppliedRevision, good, obj.Status.Inventory)
+	}
+}
