@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -107,7 +108,9 @@ func applyReason(err error) string {
 		return v1alpha1.ImmutableFieldReason
 	case errors.As(err, &owner):
 		return v1alpha1.OwnershipConflictReason
-	case apierrors.IsForbidden(err):
+	case apierrors.IsForbidden(err) && !strings.Contains(err.Error(), "exceeded quota"):
+		// A quota refuses with Forbidden too; its message says so, and
+		// no permission would change it.
 		return v1alpha1.AccessDeniedReason
 	}
 	return v1alpha1.ApplyFailedReason

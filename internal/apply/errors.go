@@ -8,6 +8,7 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -59,6 +60,11 @@ func describeError(obj *unstructured.Unstructured, err error) error {
 	}
 	if obj.GetKind() == "Secret" {
 		err = redacted(err)
+	}
+	if meta.IsNoMatchError(err) {
+		gvk := obj.GroupVersionKind()
+		err = fmt.Errorf("the cluster serves no kind %s in %s: install its CustomResourceDefinition, or apply it from the same AppSource: %w",
+			gvk.Kind, gvk.GroupVersion(), err)
 	}
 	return &ObjectError{Object: name, Err: err}
 }

@@ -12,6 +12,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -162,4 +163,79 @@ func assertUntouched(t *testing.T, app *gitApp, obj *v1alpha1.AppSource, before 
 	if obj.Status.LastAppliedRevision != good || obj.Status.Inventory == nil || len(obj.Status.Inventory.Entries) == 0 {
 		t.Errorf("revision %s (want %s), inventory %+v: kept as they were", obj.Status.LastAppliedRevision, good, obj.Status.Inventory)
 	}
+}
+
+// TestF5NoPruneAfterAPartlyFailedApply: a commit that removes one
+// ConfigMap and adds another whose creation an exhausted ResourceQuota
+// refuses fails as ApplyFailed naming the object and the quota, and prunes
+// nothing; once the quota allows it, the commit is applied whole.
+func TestF5NoPruneAfterAPartlyFailedApply(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	app.repo.WriteFile("deploy/old.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: old}\n")
+	app.repo.Commit("old")
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	// kube-root-ca.crt and old: no room for a third ConfigMap.
+	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "configmaps", Namespace: app.ns},
+		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{"count/configmaps": resource.MustParse("2")}}}
+	if err := k8s.Create(t.Context(), quota); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, time.Minute, "the quota counted", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKeyFromObject(quota), quota)
+		used := quota.Status.Used["count/configmaps"]
+		return err == nil && used.Value() == 2, err
+	})
+	app.repo.Remove("deploy/old.yaml")
+	app.repo.WriteFile("deploy/new.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\n")
+	commit := app.repo.Commit("old leaves, new comes")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.ApplyFailedReason)
+	if msg := readyMessage(obj); !strings.Contains(msg, "ConfigMap/"+app.ns+"/new") || !strings.Contains(msg, "exceeded quota") {
+		t.Errorf("Ready message %q does not name ConfigMap/%s/new and the quota", msg, app.ns)
+	}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "old"}, &corev1.ConfigMap{}); err != nil {
+		t.Errorf("old was pruned after a failed apply: %v", err)
+	}
+	if after := app.deployment(t); after.DeletionTimestamp != nil {
+		t.Error("the Deployment was deleted after a failed apply")
+	}
+
+	quota.Spec.Hard["count/configmaps"] = resource.MustParse("10")
+	if err := k8s.Update(t.Context(), quota); err != nil {
+		t.Fatal(err)
+	}
+	requestReconcile(t, obj)
+	eventually(t, time.Minute, "the commit applied whole", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		old := k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "old"}, &corev1.ConfigMap{})
+		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit && apierrors.IsNotFound(old), nil
+	})
+}
+
+// TestF12MissingCRDIsNamed: a custom resource whose CRD is not in the
+// cluster fails the apply naming its kind and group, and nothing is pruned.
+func TestF12MissingCRDIsNamed(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	before := app.deployment(t)
+	good := obj.Status.LastAppliedRevision
+
+	app.repo.WriteFile("deploy/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n")
+	app.repo.Commit("a Widget, whose CRD nobody installed")
+	requestReconcile(t, obj)
+	eventually(t, time.Minute, "the apply failed", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		ready := condition(obj, v1alpha1.ReadyCondition)
+		return err == nil && ready != nil && ready.Status == metav1.ConditionFalse, nil
+	})
+	ready := condition(obj, v1alpha1.ReadyCondition)
+	if ready.Reason != v1alpha1.ApplyFailedReason || !strings.Contains(ready.Message, "Widget/"+app.ns+"/w: the cluster serves no kind Widget in example.com/v1") {
+		t.Errorf("Ready %s: %q does not name kind Widget of group example.com", ready.Reason, ready.Message)
+	}
+	assertUntouched(t, app, obj, before, good)
 }
