@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -14,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/client-go/discovery"
 )
 
 // InstallCRDs creates or updates every CustomResourceDefinition in the YAML
@@ -47,8 +49,31 @@ func (c *Cluster) InstallCRDs(ctx context.Context, dir string) error {
 		if err != nil {
 			return fmt.Errorf("CRD %s not established: %w", crd.Name, err)
 		}
+		// Established is not yet served by discovery, which a manager's
+		// REST mapper reads at its start.
+		err = wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
+			return discovered(client.Discovery(), crd), nil
+		})
+		if err != nil {
+			return fmt.Errorf("CRD %s not in discovery: %w", crd.Name, err)
+		}
 	}
 	return nil
+}
+
+// discovered reports whether discovery lists crd's resource in every
+// version it serves.
+func discovered(d discovery.DiscoveryInterface, crd *apiextensionsv1.CustomResourceDefinition) bool {
+	for _, v := range crd.Spec.Versions {
+		if !v.Served {
+			continue
+		}
+		list, err := d.ServerResourcesForGroupVersion(crd.Spec.Group + "/" + v.Name)
+		if err != nil || !slices.ContainsFunc(list.APIResources, func(r metav1.APIResource) bool { return r.Name == crd.Spec.Names.Plural }) {
+			return false
+		}
+	}
+	return true
 }
 
 func readCRDs(dir string) ([]*apiextensionsv1.CustomResourceDefinition, error) {

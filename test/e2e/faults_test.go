@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -238,4 +239,84 @@ func TestF12MissingCRDIsNamed(t *testing.T) {
 		t.Errorf("Ready %s: %q does not name kind Widget of group example.com", ready.Reason, ready.Message)
 	}
 	assertUntouched(t, app, obj, before, good)
+}
+
+// TestF4PruneFailedIsRetried: a delete that the cluster refuses (here a
+// ValidatingAdmissionPolicy, as a policy engine would) fails the prune as
+// PruneFailed naming the object; the object stays in the inventory, and
+// the prune is retried on its own once the policy is gone.
+func TestF4PruneFailedIsRetried(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	app.repo.WriteFile("deploy/kept.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: kept}\n")
+	app.repo.Commit("kept")
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	policy := &admissionregistrationv1.ValidatingAdmissionPolicy{ObjectMeta: metav1.ObjectMeta{Name: "keep-" + app.ns},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicySpec{
+			MatchConstraints: &admissionregistrationv1.MatchResources{ResourceRules: []admissionregistrationv1.NamedRuleWithOperations{{
+				RuleWithOperations: admissionregistrationv1.RuleWithOperations{
+					Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Delete},
+					Rule: admissionregistrationv1.Rule{APIGroups: []string{""}, APIVersions: []string{"v1"},
+						Resources: []string{"configmaps"}},
+				},
+			}}},
+			Validations: []admissionregistrationv1.Validation{{Expression: "!oldObject.metadata.name.startsWith('kept')", Message: "kept is kept"}},
+		}}
+	binding := &admissionregistrationv1.ValidatingAdmissionPolicyBinding{ObjectMeta: metav1.ObjectMeta{Name: policy.Name},
+		Spec: admissionregistrationv1.ValidatingAdmissionPolicyBindingSpec{PolicyName: policy.Name,
+			ValidationActions: []admissionregistrationv1.ValidationAction{admissionregistrationv1.Deny},
+			MatchResources: &admissionregistrationv1.MatchResources{NamespaceSelector: &metav1.LabelSelector{
+				MatchLabels: map[string]string{corev1.LabelMetadataName: app.ns}}}}}
+	for _, o := range []client.Object{policy, binding} {
+		if err := k8s.Create(t.Context(), o); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = k8s.Delete(context.Background(), o) })
+	}
+	// The policy is enforced once the API server has loaded it.
+	eventually(t, time.Minute, "the policy enforced", func(ctx context.Context) (bool, error) {
+		probe := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kept-probe", Namespace: app.ns}}
+		if err := k8s.Create(ctx, probe); client.IgnoreAlreadyExists(err) != nil {
+			return false, err
+		}
+		return k8s.Delete(ctx, probe) != nil, nil
+	})
+
+	app.repo.Remove("deploy/kept.yaml")
+	app.repo.Commit("kept leaves Git")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.PruneFailedReason)
+	if msg := readyMessage(obj); !strings.Contains(msg, "ConfigMap/"+app.ns+"/kept") || !strings.Contains(msg, "kept is kept") {
+		t.Errorf("Ready message %q does not name ConfigMap/%s/kept and the policy's refusal", msg, app.ns)
+	}
+	if !inInventory(obj, "kept") {
+		t.Errorf("kept left the inventory although it is still there: %+v", obj.Status.Inventory)
+	}
+
+	if err := k8s.Delete(t.Context(), binding); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, "the prune retried without a request", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "kept"}, &corev1.ConfigMap{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	if inInventory(obj, "kept") {
+		t.Error("kept is still in the inventory once pruned")
+	}
+}
+
+// inInventory reports whether obj's inventory lists an object named name.
+func inInventory(obj *v1alpha1.AppSource, name string) bool {
+	if obj.Status.Inventory == nil {
+		return false
+	}
+	for _, e := range obj.Status.Inventory.Entries {
+		if _, rest, _ := strings.Cut(e.ID, "_"); strings.HasPrefix(rest, name+"_") {
+			return true
+		}
+	}
+	return false
 }
