@@ -64,5 +64,6 @@ func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Option
 	if sa := r.account(obj); sa != "" {
 		opts.Impersonate = "system:serviceaccount:" + obj.Namespace + ":" + sa
 	}
+	opts.Progress = r.Failpoints.progress()
 	return opts
 }

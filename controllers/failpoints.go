@@ -7,11 +7,12 @@ import (
 	"syscall"
 )
 
-// Failpoints make a step fail on purpose when it starts, for the fault
-// tests: step name → "panic" (the step panics) or "kill" (the process dies
-// by SIGKILL, as an out-of-memory kill or a node loss would end it). The
-// manager reads them from $DRIFTLESS_FAILPOINTS, "render=panic,apply=kill";
-// nil in production.
+// Failpoints make a step fail on purpose, for the fault tests: step name →
+// "panic" (the step panics when it starts) or "kill" (the process dies by
+// SIGKILL, as an out-of-memory kill or a node loss would end it). "apply@k"
+// and "prune@k" act once k objects were applied or deleted. The manager
+// reads them from $DRIFTLESS_FAILPOINTS, "render=panic,prune@2=kill"; nil
+// in production.
 type Failpoints map[string]string
 
 // ParseFailpoints reads "step=action,step=action".
@@ -28,6 +29,15 @@ func ParseFailpoints(s string) (Failpoints, error) {
 		f[step] = action
 	}
 	return f, nil
+}
+
+// progress is the apply engine's Progress hook for the "apply@k" and
+// "prune@k" failpoints; nil when there are none.
+func (f Failpoints) progress() func(op string, done int) {
+	if len(f) == 0 {
+		return nil
+	}
+	return func(op string, done int) { f.hit(fmt.Sprintf("%s@%d", op, done)) }
 }
 
 // hit acts on the failpoint of step, if there is one.

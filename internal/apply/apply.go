@@ -40,6 +40,7 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 	changes := make(ChangeSet, len(objs))
 	errs := make([]error, len(objs))
 	sem := make(chan struct{}, max(opts.Concurrency, 1))
+	applied := opts.progress("apply")
 	var wg sync.WaitGroup
 	for i, obj := range objs {
 		key := obj.GetNamespace() + "/" + obj.GetKind() + "/" + obj.GetName()
@@ -47,7 +48,9 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			changes[i], errs[i] = m.applyOne(ctx, c, want, opts)
+			if changes[i], errs[i] = m.applyOne(ctx, c, want, opts); errs[i] == nil {
+				applied()
+			}
 		})
 	}
 	wg.Wait()

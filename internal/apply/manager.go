@@ -47,6 +47,27 @@ type Options struct {
 	// WaitTimeout bounds waiting for new CRDs to be established and for
 	// recreated objects to be gone.
 	WaitTimeout time.Duration
+
+	// Progress, when set, is called after each object applied ("apply")
+	// or deleted ("prune") with how many were done so far in that call:
+	// the fault tests stop the process at a given count.
+	Progress func(op string, done int)
+}
+
+// progress returns a counter that reports each object done of op to
+// o.Progress; it does nothing without one.
+func (o Options) progress(op string) func() {
+	if o.Progress == nil {
+		return func() {}
+	}
+	var mu sync.Mutex
+	done := 0
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		done++
+		o.Progress(op, done)
+	}
 }
 
 // DefaultOptions applies with 16 requests in flight and waits up to a minute.

@@ -29,6 +29,7 @@ func (m *Manager) Prune(ctx context.Context, stale []Entry, opts Options) (Chang
 	changes := make(ChangeSet, len(ordered))
 	errs := make([]error, len(ordered))
 	sem := make(chan struct{}, max(opts.Concurrency, 1))
+	deleted := opts.progress("prune")
 	var wg sync.WaitGroup
 	for i, e := range ordered {
 		// Each rank waits for the one before: CRs are gone before their CRD.
@@ -38,7 +39,9 @@ func (m *Manager) Prune(ctx context.Context, stale []Entry, opts Options) (Chang
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			changes[i], errs[i] = m.pruneOne(ctx, c, e, opts.Owner)
+			if changes[i], errs[i] = m.pruneOne(ctx, c, e, opts.Owner); errs[i] == nil {
+				deleted()
+			}
 		})
 	}
 	wg.Wait()

@@ -2,8 +2,10 @@ package e2e
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
@@ -319,4 +322,105 @@ func inInventory(obj *v1alpha1.AppSource, name string) bool {
 		}
 	}
 	return false
+}
+
+// TestF2KillAtEveryPointConverges is the fault harness: for each named
+// point of a reconcile (each step's start, after k of N applies, after k
+// of N prune deletes) a manager process is killed there (SIGKILL) while it
+// applies a commit B that changes, adds and removes objects; Git then
+// moves to C, which removes one object B added, and a new process
+// converges: the objects carrying our labels are the render of C, the
+// inventory names exactly them, nothing Git still holds was deleted on the
+// way, nothing that left Git remains (not even what the killed process
+// created and never recorded as applied).
+func TestF2KillAtEveryPointConverges(t *testing.T) {
+	bin := buildManager(t)
+	for _, point := range []string{"fetch", "decrypt", "render", "plan", "apply", "apply@1", "apply@3", "prune", "prune@1", "health"} {
+		t.Run(point, func(t *testing.T) {
+			app := newGitApp(t)
+			for _, n := range []string{"a1", "a2", "a3", "a4"} {
+				app.repo.WriteFile("deploy/"+n+".yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+n+"}\n")
+			}
+			app.repo.Commit("A")
+			first := startManagerProcess(t, bin, "first")
+			obj := app.appSource(t, "web", withInterval(time.Hour))
+			waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+			first.kill(t)
+			before := liveOurs(t, app.ns)
+
+			app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
+			app.repo.Remove("deploy/a1.yaml")
+			app.repo.Remove("deploy/a2.yaml")
+			for _, n := range []string{"b1", "b2"} {
+				app.repo.WriteFile("deploy/"+n+".yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+n+"}\n")
+			}
+			commit := app.repo.Commit("B: web changes, a1 and a2 leave, b1 and b2 come")
+			t.Setenv("DRIFTLESS_FAILPOINTS", point+"=kill")
+			killed := startManagerProcess(t, bin, "killed-at-"+point)
+			requestReconcile(t, obj)
+			eventually(t, time.Minute, "the manager killed at "+point, func(context.Context) (bool, error) {
+				return killed.exited(), nil
+			})
+
+			// Git moves on before the restart: b1, which the killed process
+			// may have created, leaves it.
+			app.repo.Remove("deploy/b1.yaml")
+			commit = app.repo.Commit("C: b1 leaves")
+			t.Setenv("DRIFTLESS_FAILPOINTS", "")
+			startManagerProcess(t, bin, "restarted")
+			eventually(t, 2*time.Minute, "converged at C", func(ctx context.Context) (bool, error) {
+				err := get(ctx, obj)
+				ready := condition(obj, v1alpha1.ReadyCondition)
+				return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit && ready != nil &&
+					ready.Status == metav1.ConditionTrue, nil
+			})
+			after := liveOurs(t, app.ns)
+			want := []string{"ConfigMap/a3", "ConfigMap/a4", "ConfigMap/b2", "Deployment/web"}
+			if got := slices.Sorted(maps.Keys(after)); !slices.Equal(got, want) {
+				t.Errorf("live objects %v, want the render of C: %v", got, want)
+			}
+			for _, name := range []string{"ConfigMap/a3", "ConfigMap/a4", "Deployment/web"} {
+				if before[name] != after[name] {
+					t.Errorf("%s was deleted and made again (uid %s → %s), although Git held it throughout", name, before[name], after[name])
+				}
+			}
+			var inventory []string
+			for _, e := range obj.Status.Inventory.Entries {
+				ns, rest, _ := strings.Cut(e.ID, "_")
+				name, gk, _ := strings.Cut(rest, "_")
+				_, kind, _ := strings.Cut(gk, "_")
+				if ns == app.ns {
+					inventory = append(inventory, kind+"/"+name)
+				}
+			}
+			if slices.Sort(inventory); !slices.Equal(inventory, want) {
+				t.Errorf("inventory %v, want the live set %v", inventory, want)
+			}
+			if image := app.deployment(t).Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
+				t.Errorf("image %s, want example.com/web:2", image)
+			}
+			deleteAppSource(t, obj) // while a manager runs to let it go
+		})
+	}
+}
+
+// liveOurs maps "Kind/name" to the uid of each ConfigMap and Deployment of
+// ns that carries our labels.
+func liveOurs(t *testing.T, ns string) map[string]types.UID {
+	t.Helper()
+	out := map[string]types.UID{}
+	var cms corev1.ConfigMapList
+	var deps appsv1.DeploymentList
+	for _, list := range []client.ObjectList{&cms, &deps} {
+		if err := k8s.List(t.Context(), list, client.InNamespace(ns), client.HasLabels{v1alpha1.NameLabel}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, cm := range cms.Items {
+		out["ConfigMap/"+cm.Name] = cm.UID
+	}
+	for _, d := range deps.Items {
+		out["Deployment/"+d.Name] = d.UID
+	}
+	return out
 }
