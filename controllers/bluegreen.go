@@ -64,7 +64,10 @@ func (r *AppSourceReconciler) plan(ctx context.Context, st *state) error {
 	case len(colors) == 1:
 		o.Active = colors[0]
 	default:
-		o.Active, o.Switching, o.Target = ro.ActiveColor, true, ro.PreviewColor
+		// A switch cut short. Services switch in a fixed order, so the
+		// first ones select its target and the last the colour it leaves:
+		// the status, written at the end of a reconcile, may not know it.
+		o.Switching, o.Target, o.Active = true, colors[0], colors[len(colors)-1]
 	}
 	release, err := bluegreen.Release(st.objects)
 	if err != nil {
@@ -144,6 +147,7 @@ func (r *AppSourceReconciler) advanceBlueGreen(ctx context.Context, st *state, r
 		}
 	}
 	if d.ScaleDownIdle {
+		r.Failpoints.hit("scale-down")
 		if err := r.Apply.Scale(ctx, bg.idle, 0, r.applyOptions(obj)); err != nil {
 			return failed(v1alpha1.ApplyFailedReason, err)
 		}
@@ -194,13 +198,14 @@ func (r *AppSourceReconciler) switchServices(ctx context.Context, st *state, d b
 		return err
 	}
 	opts := r.applyOptions(st.obj)
-	for _, svc := range servicesNamed(out, spec.ActiveServices) {
+	for i, svc := range servicesNamed(out, spec.ActiveServices) {
 		changes, err := r.Apply.Apply(ctx, []*unstructured.Unstructured{svc}, opts)
 		st.changes = append(st.changes, changes...)
 		if err != nil {
 			return fmt.Errorf("switch %s to %s: %w", apply.Describe(svc), d.ActiveColor, err)
 		}
 		r.event(st.obj, corev1.EventTypeNormal, "Switched", "%s selects %s", apply.Describe(svc), d.ActiveColor)
+		r.Failpoints.hit(fmt.Sprintf("switch@%d", i+1))
 	}
 	changes, err := r.Apply.Apply(ctx, out, opts)
 	st.changes = append(st.changes, changes...)

@@ -10,7 +10,9 @@ import (
 // Failpoints make a step fail on purpose, for the fault tests: step name →
 // "panic" (the step panics when it starts) or "kill" (the process dies by
 // SIGKILL, as an out-of-memory kill or a node loss would end it). "apply@k"
-// and "prune@k" act once k objects were applied or deleted. The manager
+// and "prune@k" act once k objects were applied or deleted, "switch@k" once
+// a blue-green release switched k active Services, and "scale-down" before
+// it scales the idle colour down. The manager
 // reads them from $DRIFTLESS_FAILPOINTS, "render=panic,prune@2=kill"; nil
 // in production.
 type Failpoints map[string]string

@@ -424,3 +424,47 @@ func liveOurs(t *testing.T, ns string) map[string]types.UID {
 	}
 	return out
 }
+
+// TestF16KillInsideABlueGreenReleaseConverges: a manager killed between
+// the switch of two active Services, or before it scales the idle colour
+// down, leaves a release that the next manager finishes: every active
+// Service on the new colour, the old one scaled down, the revision good.
+func TestF16KillInsideABlueGreenReleaseConverges(t *testing.T) {
+	bin := buildManager(t)
+	for _, point := range []string{"switch@1", "scale-down"} {
+		t.Run(point, func(t *testing.T) {
+			app := newGitApp(t)
+			blueGreenApp(app, "example.com/web:1", "1", false)
+			first := startManagerProcess(t, bin, "first")
+			obj := app.appSource(t, "web", withStrategy(v1alpha1.Strategy{Type: v1alpha1.StrategyBlueGreen,
+				BlueGreen: &v1alpha1.BlueGreenStrategy{ActiveServices: []string{"web-active", "web-preview"}, ScaleDownDelaySeconds: 1}}))
+			waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+			first.kill(t)
+			from := obj.Status.Rollout.ActiveColor
+			to := map[string]string{"blue": "green", "green": "blue"}[from]
+
+			t.Setenv("DRIFTLESS_FAILPOINTS", point+"=kill")
+			killed := startManagerProcess(t, bin, "killed-at-"+point)
+			commit := blueGreenApp(app, "example.com/web:2", "2", false)
+			requestReconcile(t, obj)
+			eventually(t, time.Minute, "the manager killed at "+point, func(context.Context) (bool, error) {
+				return killed.exited(), nil
+			})
+			if point == "switch@1" && (selects(t.Context(), app.ns, "web-active") != to || selects(t.Context(), app.ns, "web-preview") != from) {
+				t.Fatalf("killed at %s: web-active selects %q and web-preview %q, want one Service switched", point,
+					selects(t.Context(), app.ns, "web-active"), selects(t.Context(), app.ns, "web-preview"))
+			}
+
+			t.Setenv("DRIFTLESS_FAILPOINTS", "")
+			startManagerProcess(t, bin, "restarted")
+			waitApplied(t, obj, commit)
+			assertSelects(t, app.ns, "web-active", to)
+			assertSelects(t, app.ns, "web-preview", to)
+			waitScaledDown(t, app.ns, "web-"+from)
+			if got := configValue(t, app.ns, "web-config-"+to); got != "2" {
+				t.Errorf("the %s ConfigMap holds %q, want the release's 2", to, got)
+			}
+			deleteAppSource(t, obj) // while a manager runs to let it go
+		})
+	}
+}
