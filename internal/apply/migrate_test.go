@@ -50,7 +50,7 @@ func TestF15ClientSideApplyIsTakenOver(t *testing.T) {
 	}
 	for _, f := range cm.ManagedFields {
 		if f.Manager == "kubectl-client-side-apply" && f.Operation == metav1.ManagedFieldsOperationUpdate {
-			t.Errorf("kubectl's client-side apply still owns fields: %s", f.FieldsV1.Raw)
+			t.Errorf("kubectl's client-side apply still owns fields: %s", f.FieldsV1.GetRawString())
 		}
 	}
 }

@@ -2,10 +2,13 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -354,7 +357,7 @@ func TestF2KillAtEveryPointConverges(t *testing.T) {
 			for _, n := range []string{"b1", "b2"} {
 				app.repo.WriteFile("deploy/"+n+".yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: "+n+"}\n")
 			}
-			commit := app.repo.Commit("B: web changes, a1 and a2 leave, b1 and b2 come")
+			app.repo.Commit("B: web changes, a1 and a2 leave, b1 and b2 come")
 			t.Setenv("DRIFTLESS_FAILPOINTS", point+"=kill")
 			killed := startManagerProcess(t, bin, "killed-at-"+point)
 			requestReconcile(t, obj)
@@ -365,7 +368,7 @@ func TestF2KillAtEveryPointConverges(t *testing.T) {
 			// Git moves on before the restart: b1, which the killed process
 			// may have created, leaves it.
 			app.repo.Remove("deploy/b1.yaml")
-			commit = app.repo.Commit("C: b1 leaves")
+			commit := app.repo.Commit("C: b1 leaves")
 			t.Setenv("DRIFTLESS_FAILPOINTS", "")
 			startManagerProcess(t, bin, "restarted")
 			eventually(t, 2*time.Minute, "converged at C", func(ctx context.Context) (bool, error) {
@@ -384,16 +387,7 @@ func TestF2KillAtEveryPointConverges(t *testing.T) {
 					t.Errorf("%s was deleted and made again (uid %s → %s), although Git held it throughout", name, before[name], after[name])
 				}
 			}
-			var inventory []string
-			for _, e := range obj.Status.Inventory.Entries {
-				ns, rest, _ := strings.Cut(e.ID, "_")
-				name, gk, _ := strings.Cut(rest, "_")
-				_, kind, _ := strings.Cut(gk, "_")
-				if ns == app.ns {
-					inventory = append(inventory, kind+"/"+name)
-				}
-			}
-			if slices.Sort(inventory); !slices.Equal(inventory, want) {
+			if inventory := inventoryIn(obj, app.ns); !slices.Equal(inventory, want) {
 				t.Errorf("inventory %v, want the live set %v", inventory, want)
 			}
 			if image := app.deployment(t).Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
@@ -467,4 +461,96 @@ func TestF16KillInsideABlueGreenReleaseConverges(t *testing.T) {
 			deleteAppSource(t, obj) // while a manager runs to let it go
 		})
 	}
+}
+
+// TestF3RandomKillsDuringACommitSeries is F3 as a property test: while Git
+// moves A → B (broken) → C → D, a manager is killed (SIGKILL) at random
+// moments and started again; once the last one runs undisturbed, the
+// cluster holds D's render and nothing else of ours, and the inventory
+// names exactly it. The moments come from a seed, printed;
+// DRIFTLESS_F3_SEED replays one.
+func TestF3RandomKillsDuringACommitSeries(t *testing.T) {
+	seed := time.Now().UnixNano()
+	if s := os.Getenv("DRIFTLESS_F3_SEED"); s != "" {
+		var err error
+		if seed, err = strconv.ParseInt(s, 10, 64); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("seed %d (DRIFTLESS_F3_SEED=%d replays it)", seed, seed)
+	rng := rand.New(rand.NewPCG(uint64(seed), 0))
+	bin := buildManager(t)
+	configMap := func(name string) string {
+		return "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + name + "}\n"
+	}
+	for round := range 3 {
+		t.Run(fmt.Sprint("round-", round), func(t *testing.T) {
+			app := newGitApp(t)
+			for _, n := range []string{"a1", "a2", "a3"} {
+				app.repo.WriteFile("deploy/"+n+".yaml", configMap(n))
+			}
+			app.repo.Commit("A")
+			commits := []func(){
+				func() { // B: a file that does not parse
+					app.repo.WriteFile("deploy/broken.yaml", "kind: [unclosed\n")
+					app.repo.Commit("B (broken)")
+				},
+				func() { // C: a1 leaves, c1 comes
+					app.repo.Remove("deploy/broken.yaml")
+					app.repo.Remove("deploy/a1.yaml")
+					app.repo.WriteFile("deploy/c1.yaml", configMap("c1"))
+					app.repo.Commit("C")
+				},
+				func() { // D: a2 leaves, d1 comes, web changes
+					app.repo.Remove("deploy/a2.yaml")
+					app.repo.WriteFile("deploy/d1.yaml", configMap("d1"))
+					app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:4"))
+					app.repo.Commit("D")
+				},
+			}
+			mgr := startManagerProcess(t, bin, "manager-0")
+			obj := app.appSource(t, "web")
+			for i, commit := range commits {
+				time.Sleep(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
+				mgr.kill(t)
+				commit()
+				mgr = startManagerProcess(t, bin, fmt.Sprint("manager-", i+1))
+				requestReconcile(t, obj)
+			}
+			time.Sleep(time.Duration(rng.Int64N(int64(1500 * time.Millisecond))))
+			mgr.kill(t)
+			startManagerProcess(t, bin, "last")
+			head := app.repo.Git("rev-parse", "HEAD")
+			eventually(t, 2*time.Minute, "converged at D", func(ctx context.Context) (bool, error) {
+				err := get(ctx, obj)
+				ready := condition(obj, v1alpha1.ReadyCondition)
+				return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+head && ready != nil &&
+					ready.Status == metav1.ConditionTrue, nil
+			})
+			want := []string{"ConfigMap/a3", "ConfigMap/c1", "ConfigMap/d1", "Deployment/web"}
+			if got := slices.Sorted(maps.Keys(liveOurs(t, app.ns))); !slices.Equal(got, want) {
+				t.Errorf("live objects %v, want D's render %v", got, want)
+			}
+			if got := inventoryIn(obj, app.ns); !slices.Equal(got, want) {
+				t.Errorf("inventory %v, want %v", got, want)
+			}
+			deleteAppSource(t, obj) // while a manager runs to let it go
+		})
+	}
+}
+
+// inventoryIn lists obj's inventory entries of namespace ns as sorted
+// "Kind/name".
+func inventoryIn(obj *v1alpha1.AppSource, ns string) []string {
+	var out []string
+	for _, e := range obj.Status.Inventory.Entries {
+		entryNS, rest, _ := strings.Cut(e.ID, "_")
+		name, gk, _ := strings.Cut(rest, "_")
+		_, kind, _ := strings.Cut(gk, "_")
+		if entryNS == ns {
+			out = append(out, kind+"/"+name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -217,9 +216,7 @@ func idleCPU(b *testing.B, run releaseRun) time.Duration {
 
 // deploymentWatch holds a namespace's Deployments as a watch sees them.
 type deploymentWatch struct {
-	mu     sync.Mutex
-	list   func() []any
-	synced bool
+	list func() []any
 }
 
 func watchDeployments(b testing.TB, ns string) *deploymentWatch {

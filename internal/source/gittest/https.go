@@ -78,7 +78,7 @@ func (s *HTTPSServer) handler(backend http.Handler) http.Handler {
 			// As a server that dies mid-request: the connection closes with
 			// no response.
 			if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-				conn.Close()
+				_ = conn.Close()
 			}
 			return
 		}
