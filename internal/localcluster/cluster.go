@@ -57,6 +57,8 @@ type Cluster struct {
 	config   *rest.Config
 	procs    []*process // in start order; stopped in reverse
 	stopOnce sync.Once
+	apiArgs  []string                        // kube-apiserver's flags, to start it again
+	apiReady func(ctx context.Context) error // kube-apiserver's readiness
 }
 
 // Start builds nothing and downloads nothing: it starts the binaries of
@@ -126,7 +128,8 @@ func (c *Cluster) startAPI(ctx context.Context) error {
 	if err := os.WriteFile(filepath.Join(c.Dir, "audit-policy.yaml"), []byte(auditPolicy), 0o600); err != nil {
 		return err
 	}
-	api, err := c.start("kube-apiserver", apiserverArgs(c.Dir, p, etcdURL, ports[2]))
+	c.apiArgs = apiserverArgs(c.Dir, p, etcdURL, ports[2])
+	api, err := c.start("kube-apiserver", c.apiArgs)
 	if err != nil {
 		return err
 	}
@@ -143,14 +146,34 @@ func (c *Cluster) startAPI(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ready := func(ctx context.Context) error {
+	c.apiReady = func(ctx context.Context) error {
 		return client.Discovery().RESTClient().Get().AbsPath("/readyz").Do(ctx).Error()
 	}
-	if err := api.waitFor(ctx, "readyz", ready); err != nil {
+	if err := api.waitFor(ctx, "readyz", c.apiReady); err != nil {
 		return err
 	}
 	c.Kubeconfig = filepath.Join(c.Dir, "kubeconfig")
 	return writeKubeconfig(c.Kubeconfig, c.config)
+}
+
+// KillAPIServer kills kube-apiserver with SIGKILL, as a crash or a node
+// loss would end it, and returns once it is gone; etcd keeps the data.
+func (c *Cluster) KillAPIServer() {
+	for _, p := range c.procs {
+		if p.name == "kube-apiserver" {
+			p.kill()
+		}
+	}
+}
+
+// StartAPIServer starts kube-apiserver again, on the same address with the
+// same flags, after KillAPIServer, and returns once it is ready.
+func (c *Cluster) StartAPIServer(ctx context.Context) error {
+	api, err := c.start("kube-apiserver", c.apiArgs)
+	if err != nil {
+		return err
+	}
+	return api.waitFor(ctx, "readyz", c.apiReady)
 }
 
 // start runs one binary of BinDir and tracks it for Stop.

@@ -68,6 +68,12 @@ func (p *process) stop(grace time.Duration) {
 	}
 }
 
+// kill sends SIGKILL to the process's group and returns once it is gone.
+func (p *process) kill() {
+	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+	<-p.done
+}
+
 // exited reports an error when the process has already ended.
 func (p *process) exited() error {
 	select {

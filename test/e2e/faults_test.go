@@ -554,3 +554,43 @@ func inventoryIn(obj *v1alpha1.AppSource, ns string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestF6APIServerKilledMidApply: the API server is killed (SIGKILL) while
+// the manager applies a release of 1,000 objects, and started again two
+// seconds later; the manager backs off, then converges on the release with
+// no status write refused as a conflict.
+func TestF6APIServerKilledMidApply(t *testing.T) {
+	app := newGitApp(t)
+	app.repo.WriteFile("deploy/deployment.yaml", benchApp(100, 900, 1, "1"))
+	app.repo.Commit("1,000 objects")
+	mgr := startWebhookManager(t, app.ns)
+	obj := app.appSource(t, "web", withInterval(time.Hour))
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	app.repo.WriteFile("deploy/deployment.yaml", benchApp(100, 900, 1, "2"))
+	commit := app.repo.Commit("a new image for every Deployment")
+	mgr.push(t, app.server.RepoURL("app.git"))
+	eventually(t, time.Minute, "the apply under way", func(ctx context.Context) (bool, error) {
+		var list appsv1.DeploymentList
+		if err := k8s.List(ctx, &list, client.InNamespace(app.ns)); err != nil {
+			return false, err
+		}
+		return slices.ContainsFunc(list.Items, func(d appsv1.Deployment) bool {
+			return d.Spec.Template.Spec.Containers[0].Image == "example.com/web:2"
+		}), nil
+	})
+	cluster.KillAPIServer()
+	time.Sleep(2 * time.Second)
+	if err := cluster.StartAPIServer(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	deploys := watchDeployments(t, app.ns)
+	eventually(t, 3*time.Minute, "the release applied and rolled out", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		return err == nil && obj.Status.LastGoodRevision == "main@sha1:"+commit && deploys.rolledOut(100, "example.com/web:2"), nil
+	})
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	if n := metricSum(t, mgr.metricsURL, "driftless_status_conflicts_total"); n != 0 {
+		t.Errorf("%v status writes refused as conflicts", n)
+	}
+}
