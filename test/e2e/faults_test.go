@@ -20,6 +20,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -593,4 +594,70 @@ func TestF6APIServerKilledMidApply(t *testing.T) {
 	if n := metricSum(t, mgr.metricsURL, "driftless_status_conflicts_total"); n != 0 {
 		t.Errorf("%v status writes refused as conflicts", n)
 	}
+}
+
+// TestF12CRDLeavingGitWaitsForItsResources: a CRD removed from Git while a
+// resource of it is still there follows the protected-kinds rule: it stays,
+// listed in status.pendingPrune, its resource keeps being applied; the
+// resource leaving Git is pruned; the CRD goes only when confirmed.
+func TestF12CRDLeavingGitWaitsForItsResources(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	group := app.ns + ".example.com"
+	crdName := "widgets." + group
+	app.repo.WriteFile("deploy/crd.yaml", `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: `+crdName+`}
+spec:
+  group: `+group+`
+  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`)
+	app.repo.WriteFile("deploy/widget.yaml", "apiVersion: "+group+"/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n")
+	app.repo.Commit("a CRD and a Widget")
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	app.repo.Remove("deploy/crd.yaml")
+	app.repo.WriteFile("deploy/widget.yaml", "apiVersion: "+group+"/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 2}\n")
+	app.repo.Commit("the CRD leaves Git, the Widget changes")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.PruneAwaitingConfirmationReason)
+	if want := []string{"CustomResourceDefinition/" + crdName}; !slices.Equal(obj.Status.PendingPrune, want) {
+		t.Errorf("pendingPrune %v, want %v", obj.Status.PendingPrune, want)
+	}
+	widget := &unstructured.Unstructured{}
+	widget.SetAPIVersion(group + "/v1")
+	widget.SetKind("Widget")
+	eventually(t, time.Minute, "the Widget applied at size 2", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "w"}, widget)
+		size, _, _ := unstructured.NestedInt64(widget.Object, "spec", "size")
+		return err == nil && size == 2, nil
+	})
+
+	app.repo.Remove("deploy/widget.yaml")
+	app.repo.Commit("the Widget leaves Git")
+	requestReconcile(t, obj)
+	eventually(t, time.Minute, "the Widget pruned, the CRD kept", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "w"}, widget)
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+	crd := &unstructured.Unstructured{}
+	crd.SetAPIVersion("apiextensions.k8s.io/v1")
+	crd.SetKind("CustomResourceDefinition")
+	if err := k8s.Get(t.Context(), client.ObjectKey{Name: crdName}, crd); err != nil || crd.GetDeletionTimestamp() != nil {
+		t.Fatalf("the CRD is gone before it was confirmed: %v", err)
+	}
+	update(t, obj, func(a *v1alpha1.AppSource) {
+		a.Annotations[v1alpha1.ConfirmPruneAnnotation] = time.Now().Format(time.RFC3339Nano)
+	})
+	eventually(t, time.Minute, "the CRD deleted once confirmed", func(ctx context.Context) (bool, error) {
+		err := k8s.Get(ctx, client.ObjectKey{Name: crdName}, crd)
+		return apierrors.IsNotFound(err) || (err == nil && crd.GetDeletionTimestamp() != nil), client.IgnoreNotFound(err)
+	})
 }
