@@ -12,9 +12,8 @@ import (
 // SIGKILL, as an out-of-memory kill or a node loss would end it). "apply@k"
 // and "prune@k" act once k objects were applied or deleted, "switch@k" once
 // a blue-green release switched k active Services, and "scale-down" before
-// it scales the idle colour down. The manager
-// reads them from $DRIFTLESS_FAILPOINTS, "render=panic,prune@2=kill"; nil
-// in production.
+// it scales the idle colour down. The manager reads them from
+// $DRIFTLESS_FAILPOINTS, "render=panic,prune@2=kill"; nil in production.
 type Failpoints map[string]string
 
 // ParseFailpoints reads "step=action,step=action".

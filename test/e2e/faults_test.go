@@ -85,12 +85,7 @@ func TestF13OwnershipConflictWritesNothing(t *testing.T) {
 // state stays as it is, nothing pruned; when it returns, the commit pushed
 // meanwhile is applied.
 func TestF7GitGoingAwayChangesNothing(t *testing.T) {
-	startManager(t)
-	app := newGitApp(t)
-	obj := app.appSource(t, "web")
-	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
-	before := app.deployment(t)
-	good := obj.Status.LastAppliedRevision
+	app, obj, before, good := deployedApp(t)
 
 	app.server.SetDown(true)
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
@@ -101,25 +96,14 @@ func TestF7GitGoingAwayChangesNothing(t *testing.T) {
 
 	app.server.SetDown(false)
 	requestReconcile(t, obj)
-	eventually(t, time.Minute, "the commit applied once Git is back", func(ctx context.Context) (bool, error) {
-		err := get(ctx, obj)
-		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit, nil
-	})
-	if image := app.deployment(t).Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
-		t.Errorf("image %s after Git came back, want example.com/web:2", image)
-	}
+	waitAppliedImage(t, app, obj, commit, "example.com/web:2")
 }
 
 // TestF8CorruptRepositoryIsAnErrorUntilRepaired: a commit whose object is
 // corrupt on the server fails the fetch with the running state untouched,
 // nothing pruned, and is fetched cleanly once the server is repaired.
 func TestF8CorruptRepositoryIsAnErrorUntilRepaired(t *testing.T) {
-	startManager(t)
-	app := newGitApp(t)
-	obj := app.appSource(t, "web")
-	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
-	before := app.deployment(t)
-	good := obj.Status.LastAppliedRevision
+	app, obj, before, good := deployedApp(t)
 
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
 	commit := app.repo.Commit("a commit corrupt on the server")
@@ -152,12 +136,30 @@ func TestF8CorruptRepositoryIsAnErrorUntilRepaired(t *testing.T) {
 		t.Fatal(err)
 	}
 	requestReconcile(t, obj)
-	eventually(t, time.Minute, "the commit applied once repaired", func(ctx context.Context) (bool, error) {
+	waitAppliedImage(t, app, obj, commit, "example.com/web:2")
+}
+
+// deployedApp is an app whose first commit an in-process manager applied:
+// the AppSource, its Deployment and its revision then.
+func deployedApp(t *testing.T) (*gitApp, *v1alpha1.AppSource, *appsv1.Deployment, string) {
+	t.Helper()
+	startManager(t)
+	app := newGitApp(t)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	return app, obj, app.deployment(t), obj.Status.LastAppliedRevision
+}
+
+// waitAppliedImage waits until obj applied commit, and checks that its
+// Deployment then runs image.
+func waitAppliedImage(t *testing.T, app *gitApp, obj *v1alpha1.AppSource, commit, image string) {
+	t.Helper()
+	eventually(t, time.Minute, "commit "+commit+" applied", func(ctx context.Context) (bool, error) {
 		err := get(ctx, obj)
-		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit && readyMessage(obj) != "", nil
+		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit, nil
 	})
-	if image := app.deployment(t).Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
-		t.Errorf("image %s after the repair, want example.com/web:2", image)
+	if got := app.deployment(t).Spec.Template.Spec.Containers[0].Image; got != image {
+		t.Errorf("image %s at commit %s, want %s", got, commit, image)
 	}
 }
 
@@ -226,12 +228,7 @@ func TestF5NoPruneAfterAPartlyFailedApply(t *testing.T) {
 // TestF12MissingCRDIsNamed: a custom resource whose CRD is not in the
 // cluster fails the apply naming its kind and group, and nothing is pruned.
 func TestF12MissingCRDIsNamed(t *testing.T) {
-	startManager(t)
-	app := newGitApp(t)
-	obj := app.appSource(t, "web")
-	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
-	before := app.deployment(t)
-	good := obj.Status.LastAppliedRevision
+	app, obj, before, good := deployedApp(t)
 
 	app.repo.WriteFile("deploy/widget.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: 1}\n")
 	app.repo.Commit("a Widget, whose CRD nobody installed")
@@ -561,16 +558,8 @@ func inventoryIn(obj *v1alpha1.AppSource, ns string) []string {
 // seconds later; the manager backs off, then converges on the release with
 // no status write refused as a conflict.
 func TestF6APIServerKilledMidApply(t *testing.T) {
-	app := newGitApp(t)
-	app.repo.WriteFile("deploy/deployment.yaml", benchApp(100, 900, 1, "1"))
-	app.repo.Commit("1,000 objects")
-	mgr := startWebhookManager(t, app.ns)
-	obj := app.appSource(t, "web", withInterval(time.Hour))
-	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
-
-	app.repo.WriteFile("deploy/deployment.yaml", benchApp(100, 900, 1, "2"))
-	commit := app.repo.Commit("a new image for every Deployment")
-	mgr.push(t, app.server.RepoURL("app.git"))
+	app, mgr, obj := largeApp(t)
+	commit := releaseEveryDeployment(t, app, mgr)
 	eventually(t, time.Minute, "the apply under way", func(ctx context.Context) (bool, error) {
 		var list appsv1.DeploymentList
 		if err := k8s.List(ctx, &list, client.InNamespace(app.ns)); err != nil {
@@ -585,12 +574,7 @@ func TestF6APIServerKilledMidApply(t *testing.T) {
 	if err := cluster.StartAPIServer(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	deploys := watchDeployments(t, app.ns)
-	eventually(t, 3*time.Minute, "the release applied and rolled out", func(ctx context.Context) (bool, error) {
-		err := get(ctx, obj)
-		return err == nil && obj.Status.LastGoodRevision == "main@sha1:"+commit && deploys.rolledOut(100, "example.com/web:2"), nil
-	})
-	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	waitReleased(t, app, obj, commit)
 	if n := metricSum(t, mgr.metricsURL, "driftless_status_conflicts_total"); n != 0 {
 		t.Errorf("%v status writes refused as conflicts", n)
 	}
