@@ -645,3 +645,38 @@ spec:
 		return apierrors.IsNotFound(err) || (err == nil && crd.GetDeletionTimestamp() != nil), client.IgnoreNotFound(err)
 	})
 }
+
+// TestL2RenderBeyondTheObjectCapIsRefused: a commit of 10,001 ConfigMaps
+// of 2 KiB (20 MB of YAML) is one object past the render cap: the
+// AppSource is LimitExceeded naming the cap, nothing of it is applied and
+// what runs stays, and the manager's peak RSS stays under its GOMEMLIMIT.
+func TestL2RenderBeyondTheObjectCapIsRefused(t *testing.T) {
+	const limit = 300 << 20
+	t.Setenv("GOMEMLIMIT", fmt.Sprint(limit))
+	mgr := startManagerProcess(t, buildManager(t), "l2")
+	app := newGitApp(t)
+	obj := app.appSource(t, "web")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	before, good := app.deployment(t), obj.Status.LastAppliedRevision
+
+	var many strings.Builder
+	data := strings.Repeat("x", 2<<10)
+	for i := range 10001 {
+		fmt.Fprintf(&many, "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: many-%05d}\ndata: {d: %s}\n", i, data)
+	}
+	app.repo.WriteFile("deploy/many.yaml", many.String())
+	app.repo.Commit("10,001 ConfigMaps")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.LimitExceededReason)
+	if msg := readyMessage(obj); !strings.Contains(msg, "more than 10000") {
+		t.Errorf("Ready message %q does not name the cap of 10000 objects", msg)
+	}
+	assertUntouched(t, app, obj, before, good)
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "many-00000"}, &corev1.ConfigMap{}); !apierrors.IsNotFound(err) {
+		t.Errorf("ConfigMap many-00000: %v, want none applied", err)
+	}
+	if rss := mgr.peakRSS(t); rss >= limit {
+		t.Errorf("manager peak RSS %d MiB, at or over its GOMEMLIMIT of %d MiB", rss>>20, limit>>20)
+	}
+	deleteAppSource(t, obj) // while the manager runs to let it go
+}
