@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"k8s.io/client-go/kubernetes"
@@ -160,8 +161,24 @@ func (c *Cluster) startAPI(ctx context.Context) error {
 // loss would end it, and returns once it is gone; etcd keeps the data.
 func (c *Cluster) KillAPIServer() {
 	for _, p := range c.procs {
-		if p.name == "kube-apiserver" {
+		if p.name == "kube-apiserver" && p.exited() == nil {
 			p.kill()
+		}
+	}
+}
+
+// PauseAPIServer stops kube-apiserver with SIGSTOP: it holds its
+// connections and answers nothing, as a server that hangs would, until
+// ResumeAPIServer.
+func (c *Cluster) PauseAPIServer() { c.signalAPIServer(syscall.SIGSTOP) }
+
+// ResumeAPIServer continues kube-apiserver after PauseAPIServer.
+func (c *Cluster) ResumeAPIServer() { c.signalAPIServer(syscall.SIGCONT) }
+
+func (c *Cluster) signalAPIServer(sig syscall.Signal) {
+	for _, p := range c.procs {
+		if p.name == "kube-apiserver" && p.exited() == nil {
+			_ = syscall.Kill(-p.cmd.Process.Pid, sig)
 		}
 	}
 }

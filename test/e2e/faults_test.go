@@ -680,3 +680,38 @@ func TestL2RenderBeyondTheObjectCapIsRefused(t *testing.T) {
 	}
 	deleteAppSource(t, obj) // while the manager runs to let it go
 }
+
+// TestF6APIServerHangingLongerThanTheLease: the API server stops answering
+// (SIGSTOP) for longer than the leader's lease while a release is under
+// way; the manager gives its leadership up and exits rather than act
+// without it, and the manager started after it converges on the release.
+func TestF6APIServerHangingLongerThanTheLease(t *testing.T) {
+	bin := buildManager(t)
+	app := newGitApp(t)
+	leader := []string{"--leader-elect=true", "--leader-election-namespace=" + app.ns}
+	first := startManagerProcess(t, bin, "leader", leader...)
+	obj := app.appSource(t, "web", withInterval(time.Hour))
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
+	commit := app.repo.Commit("web 2")
+	requestReconcile(t, obj)
+	cluster.PauseAPIServer()
+	resumed := false
+	defer func() {
+		if !resumed {
+			cluster.ResumeAPIServer()
+		}
+	}()
+	time.Sleep(20 * time.Second) // the lease lasts 15 s
+	cluster.ResumeAPIServer()
+	resumed = true
+	eventually(t, time.Minute, "the manager without its lease gone", func(context.Context) (bool, error) {
+		return first.exited(), nil
+	})
+
+	startManagerProcess(t, bin, "next", leader...)
+	waitAppliedImage(t, app, obj, commit, "example.com/web:2")
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	deleteAppSource(t, obj) // while a manager runs to let it go
+}
