@@ -181,6 +181,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	}
 	if controllerutil.AddFinalizer(obj, v1alpha1.Finalizer) {
 		if err := r.Update(ctx, obj); err != nil {
+			r.memory.writeFailed(req.NamespacedName)
 			return ctrl.Result{}, err
 		}
 		r.memory.wrote(req.NamespacedName, obj.ResourceVersion)

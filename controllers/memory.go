@@ -100,6 +100,14 @@ func (m *memory) wrote(key client.ObjectKey, resourceVersion string) {
 	m.write(key, func(e *remembered) { e.written = resourceVersion })
 }
 
+// unknownVersion stands for a write whose outcome is unknown: its response
+// was lost, so the server may hold it. No resourceVersion equals it.
+const unknownVersion = "unknown"
+
+// writeFailed remembers that a write of key failed without a refusal: the
+// next read of it is from the API server.
+func (m *memory) writeFailed(key client.ObjectKey) { m.wrote(key, unknownVersion) }
+
 // stale reports whether resourceVersion, read from the cache, is not the
 // one our last write of key returned: the cache may not have seen that
 // write yet. Without a remembered write nothing is known to be stale; a

@@ -156,6 +156,10 @@ func TestStaleReadsAreThoseOlderThanOurLastWrite(t *testing.T) {
 			t.Errorf("wrote 7, read %s: stale = %v, want %v", rv, got, want)
 		}
 	}
+	m.writeFailed(memoryKey)
+	if !m.stale(memoryKey, "7") {
+		t.Error("after a write whose outcome is unknown: not stale")
+	}
 	m.forget(memoryKey)
 	if m.stale(memoryKey, "5") {
 		t.Error("forgotten: stale")

@@ -57,9 +57,13 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 }
 
 // patchStatus writes the status changed since st's snapshot, refused if the
-// AppSource changed since it was read, and remembers what it wrote.
+// AppSource changed since it was read, and remembers what it wrote, or that
+// a write whose response was lost may have landed.
 func (r *AppSourceReconciler) patchStatus(ctx context.Context, st *state) error {
 	if err := r.Status().Patch(ctx, st.obj, st.statusPatch()); err != nil {
+		if !apierrors.IsConflict(err) {
+			r.memory.writeFailed(client.ObjectKeyFromObject(st.obj))
+		}
 		return err
 	}
 	r.memory.wrote(client.ObjectKeyFromObject(st.obj), st.obj.ResourceVersion)

@@ -3,13 +3,17 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"maps"
 	"math/rand/v2"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
@@ -714,4 +718,129 @@ func TestF6APIServerHangingLongerThanTheLease(t *testing.T) {
 	waitAppliedImage(t, app, obj, commit, "example.com/web:2")
 	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	deleteAppSource(t, obj) // while a manager runs to let it go
+}
+
+// TestF6ConnectionsResetMidRelease: the manager reaches the API server
+// through a proxy that resets every connection (TCP RST) five times a
+// second for five seconds while a release is applied; the manager retries and
+// converges on the release with no status write refused as a conflict.
+func TestF6ConnectionsResetMidRelease(t *testing.T) {
+	proxy := newResettingProxy(t, strings.TrimPrefix(cfg.Host, "https://"))
+	kubeconfig, err := os.ReadFile(cluster.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	viaProxy := filepath.Join(t.TempDir(), "kubeconfig")
+	if err := os.WriteFile(viaProxy, []byte(strings.ReplaceAll(string(kubeconfig), cfg.Host, "https://"+proxy.addr)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := newGitApp(t)
+	app.repo.WriteFile("deploy/deployment.yaml", benchApp(20, 180, 1, "1"))
+	app.repo.Commit("200 objects")
+	metrics := freeAddr(t)
+	startManagerProcess(t, buildManager(t), "behind-a-proxy", "--kubeconfig="+viaProxy,
+		"--metrics-bind-address="+metrics, "--metrics-secure=false")
+	obj := app.appSource(t, "web", withInterval(time.Hour))
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+	app.repo.WriteFile("deploy/deployment.yaml", benchApp(20, 180, 1, "2"))
+	commit := app.repo.Commit("a new image for every Deployment")
+	proxy.resetFor(5*time.Second, 200*time.Millisecond)
+	requestReconcile(t, obj)
+	eventually(t, 3*time.Minute, "the release applied through the resets", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		ready := condition(obj, v1alpha1.ReadyCondition)
+		return err == nil && obj.Status.LastGoodRevision == "main@sha1:"+commit && ready != nil && ready.Status == metav1.ConditionTrue, nil
+	})
+	if proxy.resets.Load() == 0 {
+		t.Fatal("the proxy reset no connection")
+	}
+	if n := metricSum(t, "http://"+metrics+"/metrics", "driftless_status_conflicts_total"); n != 0 {
+		t.Errorf("%v status writes refused as conflicts", n)
+	}
+	var list appsv1.DeploymentList
+	if err := k8s.List(t.Context(), &list, client.InNamespace(app.ns)); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range list.Items {
+		if image := d.Spec.Template.Spec.Containers[0].Image; image != "example.com/web:2" {
+			t.Errorf("Deployment %s runs %s, want example.com/web:2", d.Name, image)
+		}
+	}
+	deleteAppSource(t, obj) // while the manager runs to let it go
+}
+
+// resettingProxy forwards TCP connections to an address and can reset
+// (RST) every connection it holds at intervals.
+type resettingProxy struct {
+	addr, target string
+	mu           sync.Mutex
+	conns        map[net.Conn]bool
+	resets       atomic.Int64
+}
+
+func newResettingProxy(t *testing.T, target string) *resettingProxy {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &resettingProxy{addr: l.Addr().String(), target: target, conns: map[net.Conn]bool{}}
+	t.Cleanup(func() {
+		l.Close()
+		p.resetAll()
+	})
+	go func() {
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			out, err := net.Dial("tcp", target)
+			if err != nil {
+				in.Close()
+				continue
+			}
+			p.track(in, out)
+			go p.pipe(in, out)
+			go p.pipe(out, in)
+		}
+	}()
+	return p
+}
+
+func (p *resettingProxy) track(conns ...net.Conn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range conns {
+		p.conns[c] = true
+	}
+}
+
+func (p *resettingProxy) pipe(dst, src net.Conn) {
+	_, _ = io.Copy(dst, src)
+	_ = dst.Close()
+	_ = src.Close()
+}
+
+// resetAll closes every connection with an RST (linger 0).
+func (p *resettingProxy) resetAll() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for c := range p.conns {
+		if tcp, ok := c.(*net.TCPConn); ok {
+			_ = tcp.SetLinger(0)
+		}
+		_ = c.Close()
+		p.resets.Add(1)
+	}
+	clear(p.conns)
+}
+
+// resetFor resets every connection each period, for d, in the background.
+func (p *resettingProxy) resetFor(d, period time.Duration) {
+	go func() {
+		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(period) {
+			p.resetAll()
+		}
+	}()
 }
