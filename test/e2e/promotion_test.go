@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -137,12 +138,20 @@ func TestPromotionReachesProdOnlyThroughStaging(t *testing.T) {
 	})
 
 	t.Run("manual promotion is explicit and recorded", func(t *testing.T) {
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("prod status: %+v", prod.Status)
+			}
+		})
 		update(t, staging, func(a *v1alpha1.AppSource) { a.Spec.Suspend = true }) // staging will not prove it
 		update(t, prod, func(a *v1alpha1.AppSource) { a.Annotations[v1alpha1.PromoteAnnotation] = strings.Repeat("ab", 20) })
+		// The refusal is recorded in the history: Ready says it only until
+		// the next reconcile, which staging's suspension may wake at once.
 		eventually(t, time.Minute, "refused", func(ctx context.Context) (bool, error) {
 			err := get(ctx, prod)
-			c := condition(prod, v1alpha1.ReadyCondition)
-			return err == nil && c.Reason == v1alpha1.RevisionNotFoundReason && strings.Contains(c.Message, "not a commit of"), err
+			return err == nil && slices.ContainsFunc(prod.Status.History, func(h v1alpha1.HistoryEntry) bool {
+				return h.Result == v1alpha1.RevisionNotFoundReason && strings.Contains(h.Message, "not a commit of")
+			}), err
 		})
 		pending := commitEnvs(app, "example.com/web:8", false)
 		update(t, prod, func(a *v1alpha1.AppSource) { a.Annotations[v1alpha1.PromoteAnnotation] = pending })
