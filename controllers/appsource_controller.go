@@ -11,6 +11,7 @@ import (
 	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -68,6 +69,9 @@ type AppSourceReconciler struct {
 	// MaxConcurrentReconciles bounds how many AppSources reconcile at once.
 	MaxConcurrentReconciles int
 
+	// Shard is the shard of AppSources this manager reconciles (see
+	// Config.Shard).
+	Shard string
 	// AllowCrossNamespaceRefs lets dependsOn and promotion.after name
 	// AppSources of other namespaces.
 	AllowCrossNamespaceRefs bool
@@ -78,9 +82,10 @@ type AppSourceReconciler struct {
 	// in production.
 	Failpoints Failpoints
 
-	memory memory                  // what is remembered of each AppSource: see memory
-	pushes chan event.GenericEvent // AppSources a webhook push asks to reconcile
-	health health.Checker          // remembers each object's status by version
+	memory  memory                  // what is remembered of each AppSource: see memory
+	pushes  chan event.GenericEvent // AppSources a webhook push asks to reconcile
+	elected <-chan struct{}         // closed once this replica leads; nil leads always
+	health  health.Checker          // remembers each object's status by version
 }
 
 // The manager's own identity writes only AppSources, their status, events
@@ -173,8 +178,13 @@ func workload(kind string) *unstructured.Unstructured {
 // one AppSource and writes its status once, at the end.
 func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (result ctrl.Result, err error) {
 	obj, err := r.read(ctx, req.NamespacedName)
-	if err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	if apierrors.IsNotFound(err) {
+		// Deleted, or moved to another shard: its series and memory go.
+		r.memory.forget(req.NamespacedName)
+		forgetMetrics(req.NamespacedName)
+		return ctrl.Result{}, nil
+	} else if err != nil {
+		return ctrl.Result{}, err
 	}
 	if !obj.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, r.finalize(ctx, obj)
@@ -264,7 +274,7 @@ func (r *AppSourceReconciler) finalize(ctx context.Context, obj *v1alpha1.AppSou
 // release forgets an AppSource being deleted and removes its finalizer.
 func (r *AppSourceReconciler) release(ctx context.Context, obj *v1alpha1.AppSource) error {
 	r.memory.forget(client.ObjectKeyFromObject(obj))
-	forgetMetrics(obj)
+	forgetMetrics(client.ObjectKeyFromObject(obj))
 	controllerutil.RemoveFinalizer(obj, v1alpha1.Finalizer)
 	return r.Update(ctx, obj)
 }

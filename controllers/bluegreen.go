@@ -89,11 +89,18 @@ func (r *AppSourceReconciler) plan(ctx context.Context, st *state) error {
 	opts := bluegreen.Options{Color: bg.color, ActiveColor: o.Active, PreviewColor: bg.color,
 		ActiveServices: spec.ActiveServices, PreviewServices: spec.PreviewServices, Replicas: live.sizes(o.Active)}
 	if o.Active == "" || o.Switching {
-		opts.ActiveColor, opts.ActiveServices = "", nil // as rendered, or as the cut-short switch left them
+		opts.ActiveColor, opts.ActiveServices = "", nil
 	}
 	out, _, err := bluegreen.Colorize(st.objects, opts)
 	if err != nil {
 		return failed(v1alpha1.BuildFailedReason, err)
+	}
+	if o.Switching {
+		// The active Services stay as the cut-short switch left them until
+		// switchServices ends it, in order: applied as rendered, without a
+		// colour, they would select both colours at once.
+		switching := servicesNamed(out, spec.ActiveServices)
+		out = slices.DeleteFunc(out, func(u *unstructured.Unstructured) bool { return slices.Contains(switching, u) })
 	}
 	st.objects, st.blueGreen = out, bg
 	st.planned = fmt.Sprint(opts.Color, opts.ActiveColor, opts.PreviewColor, opts.Replicas)

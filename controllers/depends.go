@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"slices"
 	"strings"
 	"time"
@@ -28,9 +29,9 @@ func (r *AppSourceReconciler) checkDependencies(ctx context.Context, st *state) 
 		if err != nil {
 			return err
 		}
-		dep := &v1alpha1.AppSource{}
-		if err := r.Get(ctx, key, dep); err != nil {
-			return waiting(v1alpha1.DependencyNotReadyReason, 30*time.Second, "dependency %s: %v", key, client.IgnoreNotFound(err))
+		dep, err := r.upstream(ctx, key)
+		if err != nil {
+			return waiting(v1alpha1.DependencyNotReadyReason, 30*time.Second, "dependency %v", err)
 		}
 		ready := apimeta.FindStatusCondition(dep.Status.Conditions, v1alpha1.ReadyCondition)
 		if ready == nil || ready.Status != "True" || dep.Status.ObservedGeneration != dep.Generation {
@@ -51,6 +52,22 @@ func (r *AppSourceReconciler) dependencyKey(obj *v1alpha1.AppSource, ref v1alpha
 		key.Namespace = ref.Namespace
 	}
 	return key, nil
+}
+
+// upstream reads the AppSource key that another depends on or is promoted
+// after; one this manager does not see is named as such.
+func (r *AppSourceReconciler) upstream(ctx context.Context, key client.ObjectKey) (*v1alpha1.AppSource, error) {
+	up := &v1alpha1.AppSource{}
+	err := r.Get(ctx, key, up)
+	switch {
+	case apierrors.IsNotFound(err) && r.Shard != "":
+		return nil, fmt.Errorf("AppSource %s not found in shard %q: dependsOn and promotion.after name AppSources of the same shard", key, r.Shard)
+	case apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("AppSource %s not found (an AppSource labelled %s belongs to that shard's manager)", key, v1alpha1.ShardLabel)
+	case err != nil:
+		return nil, fmt.Errorf("AppSource %s: %w", key, err)
+	}
+	return up, nil
 }
 
 // dependsOn and promotedAfter are the edges findCycle can follow.

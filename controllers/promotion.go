@@ -85,9 +85,9 @@ func (r *AppSourceReconciler) promotionGate(ctx context.Context, st *state, req 
 		if err != nil {
 			return g, err
 		}
-		up := &v1alpha1.AppSource{}
-		if err := r.Get(ctx, key, up); err != nil {
-			g.blockedBy = fmt.Sprintf("%s: %v", key, err)
+		up, err := r.upstream(ctx, key)
+		if err != nil {
+			g.blockedBy = err.Error()
 			return g, nil
 		}
 		why, since, err := r.proves(ctx, up, req, head)

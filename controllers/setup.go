@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/util/validation"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -69,6 +70,9 @@ type Config struct {
 	// WebhookSecret is "namespace/name" of a Secret whose keys
 	// "<name>.<provider>" hold the token of the receiver /hook/<name>.
 	WebhookSecret string
+	// Shard, when set, makes this manager reconcile only the AppSources
+	// labelled ShardLabel=Shard; unset, only those without the label.
+	Shard string
 	// Failpoints make steps fail on purpose, for the fault tests.
 	Failpoints Failpoints
 	// Forgetful remembers nothing between reconciles, neither renders nor
@@ -122,7 +126,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	restCfg.DisableCompression = !c.APICompression
 	refsOpts := cache.Options{Scheme: opts.Scheme, DefaultNamespaces: opts.Cache.DefaultNamespaces,
 		DefaultTransform: keepIdentity}
-	if err := cacheOnlyOurs(&opts); err != nil {
+	if err := cacheOnlyOurs(&opts, c.Shard); err != nil {
 		return nil, nil, err
 	}
 	mgr, err := ctrl.NewManager(restCfg, opts)
@@ -149,6 +153,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	r.Refs = refs
 	r.Mapper = mgr.GetRESTMapper()
 	r.Recorder = mgr.GetEventRecorder("driftless")
+	r.elected = mgr.Elected()
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, nil, fmt.Errorf("set up the AppSource controller: %w", err)
 	}
@@ -225,6 +230,23 @@ type cacheRunnable struct{ cache.Cache }
 // GetCache makes the manager start c with its caches.
 func (c cacheRunnable) GetCache() cache.Cache { return c.Cache }
 
+// shardSelector selects the AppSources of shard: those labelled with it, or
+// for the unsharded manager those without the label.
+func shardSelector(shard string) (labels.Selector, error) {
+	op, values := selection.Equals, []string{shard}
+	if shard == "" {
+		op, values = selection.DoesNotExist, nil
+	} else if errs := validation.IsDNS1123Label(shard); len(errs) > 0 {
+		// It also names the shard's Lease.
+		return nil, fmt.Errorf("shard %q: %s", shard, strings.Join(errs, "; "))
+	}
+	req, err := labels.NewRequirement(v1alpha1.ShardLabel, op, values)
+	if err != nil {
+		return nil, fmt.Errorf("shard %q: %w", shard, err)
+	}
+	return labels.NewSelector().Add(*req), nil
+}
+
 // keepIdentity keeps of an object in the cache of references only what
 // names it: a change wakes the AppSources that read it by namespace and
 // name, and an account only needs to exist. The cluster's Secrets and
@@ -240,13 +262,17 @@ func keepIdentity(obj any) (any, error) {
 
 // cacheOnlyOurs makes the manager's cache hold only what it must, so that
 // its memory does not grow with the cluster's unrelated objects: objects
-// labelled as ours (what AppSources applied), all AppSources, and all
-// HorizontalPodAutoscalers (few, and one of someone else's may scale what we
+// labelled as ours (what AppSources applied), the AppSources of its shard,
+// and all HorizontalPodAutoscalers (few, and one of someone else's may scale what we
 // apply). Secrets and ConfigMaps are read from the API server when a
 // reconcile needs them, never cached: only their metadata is watched, in the
 // cache of references.
-func cacheOnlyOurs(opts *ctrl.Options) error {
+func cacheOnlyOurs(opts *ctrl.Options, shard string) error {
 	ours, err := labels.NewRequirement(v1alpha1.NameLabel, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	inShard, err := shardSelector(shard)
 	if err != nil {
 		return err
 	}
@@ -254,7 +280,7 @@ func cacheOnlyOurs(opts *ctrl.Options) error {
 	if opts.Cache.ByObject == nil {
 		opts.Cache.ByObject = map[client.Object]cache.ByObject{}
 	}
-	opts.Cache.ByObject[&v1alpha1.AppSource{}] = cache.ByObject{Label: labels.Everything()}
+	opts.Cache.ByObject[&v1alpha1.AppSource{}] = cache.ByObject{Label: inShard}
 	opts.Cache.ByObject[&autoscalingv2.HorizontalPodAutoscaler{}] = cache.ByObject{Label: labels.Everything()}
 	if opts.Client.Cache == nil {
 		opts.Client.Cache = &client.CacheOptions{}
@@ -313,6 +339,7 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 		Timeout:                 c.Timeout,
 		MaxConcurrentReconciles: c.MaxConcurrentReconciles,
 		AllowCrossNamespaceRefs: c.AllowCrossNamespaceRefs,
+		Shard:                   c.Shard,
 		DefaultServiceAccount:   c.DefaultServiceAccount,
 		Failpoints:              c.Failpoints,
 	}
@@ -370,7 +397,9 @@ func addWebhook(mgr manager.Manager, addr, secretRef string, notify func(webhook
 		return err
 	}
 	srv := webhook.NewServer(addr, h)
-	return mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+	// On every replica, not only the leader: a Service may route a push to
+	// any of them (see OnPush).
+	return mgr.Add(everyReplica(func(ctx context.Context) error {
 		go func() {
 			<-ctx.Done()
 			_ = srv.Shutdown(context.Background())
@@ -381,3 +410,11 @@ func addWebhook(mgr manager.Manager, addr, secretRef string, notify func(webhook
 		return nil
 	}))
 }
+
+// everyReplica is a runnable that runs whether or not this replica leads.
+type everyReplica func(ctx context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+
+// NeedLeaderElection tells the manager to start it on every replica.
+func (everyReplica) NeedLeaderElection() bool { return false }

@@ -41,7 +41,9 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 			lastApplied.WithLabelValues(obj.Namespace, obj.Name).SetToCurrentTime()
 		}
 	}
-	if equality.Semantic.DeepEqual(st.before, &obj.Status) {
+	before := st.before
+	if equality.Semantic.DeepEqual(before, &obj.Status) {
+		observeStatus(obj, before, st.started)
 		return result, nil // a reconcile that changed nothing writes nothing
 	}
 	if err := r.patchStatus(ctx, st); apierrors.IsConflict(err) {
@@ -53,6 +55,9 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 	} else if err != nil {
 		return ctrl.Result{}, errors.Join(runErr, fmt.Errorf("write status: %w", err))
 	}
+	// Once written: a run whose write was refused runs again, and would
+	// count its failure twice.
+	observeStatus(obj, before, st.started)
 	return result, nil
 }
 

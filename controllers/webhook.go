@@ -2,6 +2,13 @@ package controllers
 
 import (
 	"context"
+	"fmt"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -12,9 +19,84 @@ import (
 )
 
 // OnPush requests an immediate reconcile of every AppSource that follows the
-// repository and ref of a push. It is the webhook receiver's callback: it
-// writes nothing to the API server, it only queues reconciles.
+// repository and ref of a push. It is the webhook receiver's callback, run
+// on every replica (pushes of one repository and ref come coalesced). The
+// leader queues the reconciles of its shard's AppSources itself; the
+// others, and every AppSource when this replica is not the leader, get the
+// reconcile-request annotation, which their shard's leader watches, as
+// Flux's Receiver does it.
 func (r *AppSourceReconciler) OnPush(p webhook.Push) {
+	leading := r.leading()
+	if leading {
+		r.queuePush(p)
+	}
+	go r.forwardPush(p, leading)
+}
+
+// leading reports whether this replica is the leader (always, without
+// leader election).
+func (r *AppSourceReconciler) leading() bool {
+	if r.elected == nil {
+		return true
+	}
+	select {
+	case <-r.elected:
+		return true
+	default:
+		return false
+	}
+}
+
+// forwardPush annotates the AppSources following p that this replica does
+// not reconcile: those of other shards, and all when it is not the leader.
+// They are read from the API server, a page at a time.
+func (r *AppSourceReconciler) forwardPush(p webhook.Push, leading bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	log := log.FromContext(ctx).WithValues("receiver", p.Receiver, "ref", p.Ref)
+	sel := labels.Everything()
+	if leading {
+		// Another shard's: labelled with another shard, or, for a shard,
+		// unlabelled (!= matches both).
+		op, values := selection.NotEquals, []string{r.Shard}
+		if r.Shard == "" {
+			op, values = selection.Exists, nil
+		}
+		req, err := labels.NewRequirement(v1alpha1.ShardLabel, op, values)
+		if err != nil {
+			log.Error(err, "webhook: select other shards")
+			return
+		}
+		sel = labels.NewSelector().Add(*req)
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.ReconcileRequestAnnotation, now)
+	var list v1alpha1.AppSourceList
+	for {
+		if err := r.Live.List(ctx, &list, client.MatchingLabelsSelector{Selector: sel}, client.Limit(500), client.Continue(list.Continue)); err != nil {
+			log.Error(err, "webhook: list AppSources to forward a push to")
+			return
+		}
+		for i := range list.Items {
+			obj := &list.Items[i]
+			if !follows(obj, p) {
+				continue
+			}
+			if err := r.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil && !apierrors.IsNotFound(err) {
+				log.Error(err, "webhook: request a reconcile", "appsource", obj.Namespace+"/"+obj.Name)
+				continue
+			}
+			pushesForwarded.Inc()
+		}
+		if list.Continue == "" {
+			return
+		}
+	}
+}
+
+// queuePush queues a reconcile of each AppSource of this manager that
+// follows p. It writes nothing to the API server.
+func (r *AppSourceReconciler) queuePush(p webhook.Push) {
 	ctx := context.Background()
 	var list v1alpha1.AppSourceList
 	// Read only: the cache's own copies will do, and only their names

@@ -5,9 +5,10 @@
 # built in their own modules under hack/<name>/ (own go.mod and go.sum), with
 # the version stamps of the projects' release builds, so they behave like the
 # published binaries; sops is built in its own module, at the version the
-# project's go.mod requires. Prints the path of every binary asked for, one a line.
+# project's go.mod requires; promtool (which checks the alert rules) in
+# hack/promtool. Prints the path of every binary asked for, one a line.
 #
-# Usage: hack/build-tools.sh kustomize|helm|sops [...]
+# Usage: hack/build-tools.sh kustomize|helm|sops|promtool [...]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,8 +57,13 @@ for name in "$@"; do
 		dir=$(cd "$root" && go list -m -f '{{.Dir}}' github.com/getsops/sops/v3)
 		build sops "$v" ./cmd/sops "" "$dir"
 		;;
+	promtool)
+		v=$(version github.com/prometheus/prometheus "$root/hack/promtool/go.mod")
+		build promtool "$v" github.com/prometheus/prometheus/cmd/promtool \
+			"-X github.com/prometheus/common/version.Version=$v"
+		;;
 	*)
-		echo "unknown tool $name: want kustomize, helm or sops" >&2
+		echo "unknown tool $name: want kustomize, helm, sops or promtool" >&2
 		exit 2
 		;;
 	esac

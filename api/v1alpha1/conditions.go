@@ -76,6 +76,9 @@ const (
 	NamespaceLabel = "deploy.driftless.dev/namespace"
 	// ColorLabel is blue or green on blue-green workloads.
 	ColorLabel = "deploy.driftless.dev/color"
+	// ShardLabel on an AppSource names the manager shard (--shard) that
+	// reconciles it; AppSources without it belong to the unsharded manager.
+	ShardLabel = "deploy.driftless.dev/shard"
 )
 
 // Finalizer lets the controller prune the inventory before an AppSource goes.

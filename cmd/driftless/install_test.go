@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
@@ -138,4 +139,94 @@ func normalized(t *testing.T, v any) any {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// TestChartShardsAndMonitoring renders the chart with two shards and its
+// monitoring on: a Deployment per shard with disjoint selectors, Services
+// that reach every shard, and the alert rules and dashboard of files/ as
+// they are.
+func TestChartShardsAndMonitoring(t *testing.T) {
+	root := filepath.Join("..", "..")
+	on := map[string]any{"enabled": true}
+	objs := renderChart(t, root, map[string]any{"shards": []any{"a", "b"},
+		"monitoring": map[string]any{"serviceMonitor": on, "prometheusRule": on, "dashboard": on}})
+	selectors := map[string]bool{}
+	for _, shard := range []string{"", "a", "b"} {
+		key := "Deployment/" + systemNamespace + "/driftless-manager"
+		if shard != "" {
+			key += "-" + shard
+		}
+		d, ok := objs[key]
+		if !ok {
+			t.Fatalf("no %s", key)
+		}
+		spec, _, container := deploymentParts(d)
+		args, _ := json.Marshal(container["args"])
+		if hasShard := strings.Contains(string(args), `"--shard=`+shard+`"`); hasShard != (shard != "") {
+			t.Errorf("%s args %s: want --shard=%s", key, args, shard)
+		}
+		sel, _ := json.Marshal(spec["selector"])
+		if selectors[string(sel)] {
+			t.Errorf("%s selects %s, as another shard's Deployment does", key, sel)
+		}
+		selectors[string(sel)] = true
+		labels := spec["template"].(map[string]any)["metadata"].(map[string]any)["labels"].(map[string]any)
+		if labels["app.kubernetes.io/name"] != "driftless" {
+			t.Errorf("%s pods are not selected by the Services: labels %v", key, labels)
+		}
+	}
+	rule, ok := objs["PrometheusRule/"+systemNamespace+"/driftless"].(map[string]any)
+	if !ok {
+		t.Fatal("no PrometheusRule")
+	}
+	var file map[string]any
+	readYAML(t, filepath.Join(root, "charts", "driftless", "files", "alerts.yaml"), &file)
+	if !reflect.DeepEqual(rule["spec"].(map[string]any)["groups"], normalized(t, file["groups"])) {
+		t.Error("the PrometheusRule's groups differ from files/alerts.yaml")
+	}
+	dashboard, ok := objs["ConfigMap/"+systemNamespace+"/driftless-dashboard"].(map[string]any)
+	if !ok {
+		t.Fatal("no dashboard ConfigMap")
+	}
+	data, err := os.ReadFile(filepath.Join(root, "charts", "driftless", "files", "dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := dashboard["data"].(map[string]any)["driftless.json"]; got != strings.TrimRight(string(data), "\n") {
+		t.Error("the dashboard ConfigMap differs from files/dashboard.json")
+	}
+	if _, ok := objs["ServiceMonitor/"+systemNamespace+"/driftless"]; !ok {
+		t.Error("no ServiceMonitor")
+	}
+}
+
+// TestAlertRules checks the alert rules and runs their unit tests with
+// promtool, built from the Go module proxy (hack/promtool).
+func TestAlertRules(t *testing.T) {
+	root := filepath.Join("..", "..")
+	out, err := exec.Command(filepath.Join(root, "hack", "build-tools.sh"), "promtool").Output()
+	if err != nil {
+		t.Fatalf("build promtool: %v", err)
+	}
+	promtool := strings.TrimSpace(string(out))
+	files := filepath.Join(root, "charts", "driftless", "files")
+	for _, args := range [][]string{{"check", "rules", "alerts.yaml"}, {"test", "rules", "alerts_test.yaml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = files
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+}
+
+// readYAML decodes the YAML file at path into v.
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := utilyaml.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
 }

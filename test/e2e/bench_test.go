@@ -21,6 +21,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -447,20 +448,26 @@ type webhookManager struct {
 }
 
 func startWebhookManager(b testing.TB, ns string) *webhookManager {
+	args := []string{"--concurrent=8"}
+	if addr := os.Getenv("DRIFTLESS_BENCH_PPROF"); addr != "" {
+		args = append(args, "--pprof-bind-address="+addr) // to profile the manager while a benchmark runs
+	}
+	return startWebhookManagerProcess(b, buildManager(b), ns, "manager", args...)
+}
+
+// startWebhookManagerProcess starts bin as name, with args added, its
+// receivers read from the Secret hooks of ns (created if missing).
+func startWebhookManagerProcess(b testing.TB, bin, ns, name string, args ...string) *webhookManager {
 	w := &webhookManager{secret: []byte("hook-token")}
 	hooks := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "hooks", Namespace: ns},
 		Data: map[string][]byte{"ci.generic": w.secret}}
-	if err := k8s.Create(b.Context(), hooks); err != nil {
+	if err := k8s.Create(b.Context(), hooks); err != nil && !apierrors.IsAlreadyExists(err) {
 		b.Fatal(err)
 	}
 	hookAddr, metricsAddr := freeAddr(b), freeAddr(b)
 	w.url, w.metricsURL = "http://"+hookAddr+"/hook/ci", "http://"+metricsAddr+"/metrics"
-	args := []string{"--concurrent=8", "--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
-		"--webhook-bind-address=" + hookAddr, "--webhook-secret=" + ns + "/hooks"}
-	if addr := os.Getenv("DRIFTLESS_BENCH_PPROF"); addr != "" {
-		args = append(args, "--pprof-bind-address="+addr) // to profile the manager while a benchmark runs
-	}
-	w.proc = startManagerProcess(b, buildManager(b), "manager", args...)
+	w.proc = startManagerProcess(b, bin, name, append([]string{"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
+		"--webhook-bind-address=" + hookAddr, "--webhook-secret=" + ns + "/hooks"}, args...)...)
 	return w
 }
 
@@ -519,26 +526,35 @@ func reconcileCount(b testing.TB, url, controller string) int {
 // metricSum sums the samples at url whose line starts with prefix (a
 // metric's name, or its name and the start of its labels).
 func metricSum(t testing.TB, url, prefix string) float64 {
-	resp, err := http.Get(url)
+	total, err := scrapeSum(url, prefix)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return total
+}
+
+// scrapeSum is metricSum's scrape, which may fail.
+func scrapeSum(url, prefix string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return 0, err
 	}
 	total := 0.0
 	for line := range strings.SplitSeq(string(body), "\n") {
 		if strings.HasPrefix(line, prefix) {
 			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 			if err != nil {
-				t.Fatal(err)
+				return 0, fmt.Errorf("%s: %q: %w", url, line, err)
 			}
 			total += v
 		}
 	}
-	return total
+	return total, nil
 }
 
 // push announces a push to main of the repository at url, as a generic

@@ -276,6 +276,7 @@ type endpointSampler struct {
 	became                map[string]time.Time // when every ready endpoint last became this colour
 	last                  string               // the colour of the last non-empty sample
 	colorOf               func(pod string) string
+	firstMixed            string // the slices of the first mixed sample
 }
 
 func sampleEndpoints(t testing.TB, ns, service string) *endpointSampler {
@@ -319,6 +320,9 @@ func (s *endpointSampler) sample(objs []any) {
 	switch {
 	case len(colors) > 1:
 		s.mixed++
+		if s.firstMixed == "" {
+			s.firstMixed = describeSlices(objs)
+		}
 	case len(colors) == 0 && s.last != "":
 		s.empty++
 	case len(colors) == 1:
@@ -345,6 +349,22 @@ func (s *endpointSampler) allColor(color string) time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.became[color]
+}
+
+// describeSlices names each slice's ready endpoints, for a message.
+func describeSlices(objs []any) string {
+	var b strings.Builder
+	for _, o := range objs {
+		es := o.(*discoveryv1.EndpointSlice)
+		fmt.Fprintf(&b, "%s (generation %d):", es.Name, es.Generation)
+		for _, e := range es.Endpoints {
+			if e.TargetRef != nil {
+				fmt.Fprintf(&b, " %s ready=%v", e.TargetRef.Name, e.Conditions.Ready != nil && *e.Conditions.Ready)
+			}
+		}
+		b.WriteString("; ")
+	}
+	return b.String()
 }
 
 func (s *endpointSampler) counts() (mixed, empty, samples int) {

@@ -1,0 +1,271 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// leaseFlags make a killed leader's Lease expire within seconds.
+var leaseFlags = []string{"--leader-elect=true", "--leader-election-lease-duration=4s",
+	"--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
+
+// startReplicas starts the manager binary as replicas named names, which
+// elect a leader with a Lease in a namespace of their own. The first is
+// started alone, with env added to its environment, and leads before the
+// others start.
+func startReplicas(t *testing.T, bin, ns string, env []string, names ...string) []*webhookManager {
+	t.Helper()
+	args := append([]string{"--leader-election-namespace=" + newNamespace(t)}, leaseFlags...)
+	t.Setenv("DRIFTLESS_FAILPOINTS", "")
+	for _, kv := range env {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
+	replicas := []*webhookManager{startWebhookManagerProcess(t, bin, ns, names[0], args...)}
+	eventually(t, time.Minute, names[0]+" leads", func(context.Context) (bool, error) {
+		return leads(replicas[0]), nil
+	})
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		t.Setenv(k, "")
+	}
+	for _, name := range names[1:] {
+		w := startWebhookManagerProcess(t, bin, ns, name, args...)
+		eventually(t, time.Minute, name+" serves its metrics", func(context.Context) (bool, error) {
+			_, err := scrapeSum(w.metricsURL, "leader_election_master_status")
+			return err == nil, nil
+		})
+		replicas = append(replicas, w)
+	}
+	return replicas
+}
+
+// leads reports whether the replica holds its Lease, from its metrics (a
+// replica not serving them yet does not).
+func leads(w *webhookManager) bool {
+	n, err := scrapeSum(w.metricsURL, "leader_election_master_status")
+	return err == nil && n == 1
+}
+
+// TestHAFailover kills the leader of two replicas inside a release: the
+// other takes over and finishes it, and the two never write at once.
+func TestHAFailover(t *testing.T) {
+	bin := buildManager(t)
+	t.Run("blue-green switch, push to the replica that does not lead", func(t *testing.T) {
+		app := newGitApp(t)
+		blueGreenApp(app, "example.com/web:1", "1", false)
+		deployer := startManagerProcess(t, bin, "deployer")
+		obj := app.appSource(t, "web", withInterval(time.Hour), withStrategy(v1alpha1.Strategy{Type: v1alpha1.StrategyBlueGreen,
+			BlueGreen: &v1alpha1.BlueGreenStrategy{ActiveServices: []string{"web-active", "web-preview"}, ScaleDownDelaySeconds: 1}}))
+		waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+		deployer.kill(t)
+		// The first replica leads, and kills itself between the switches of
+		// the two active Services of the next release.
+		r := startReplicas(t, bin, app.ns, []string{"DRIFTLESS_FAILPOINTS=switch@1=kill"}, "first", "second")
+		leader, follower := r[0], r[1]
+		from := obj.Status.Rollout.ActiveColor
+		to := map[string]string{"blue": "green", "green": "blue"}[from]
+		if reconcileCount(t, follower.metricsURL, "appsource") != 0 {
+			t.Fatal("the replica that does not lead reconciled")
+		}
+		endpoints := sampleEndpoints(t, app.ns, "web-active")
+
+		commit := blueGreenApp(app, "example.com/web:2", "2", false)
+		follower.push(t, app.server.RepoURL("app.git"))
+		eventually(t, time.Minute, "the leader killed between the two switches", func(context.Context) (bool, error) {
+			return leader.proc.exited(), nil
+		})
+		killed := time.Now()
+		if metricSum(t, follower.metricsURL, "driftless_webhook_pushes_forwarded_total") != 1 {
+			t.Error("the push was not forwarded to the leader by annotation")
+		}
+		eventually(t, time.Minute, "the second replica reconciles", func(context.Context) (bool, error) {
+			return reconcileCount(t, follower.metricsURL, "appsource") > 0, nil
+		})
+		t.Logf("the second replica reconciled %s after the leader's SIGKILL (lease 4s, retry 0.5s)", time.Since(killed).Round(10*time.Millisecond))
+		waitApplied(t, obj, commit)
+		assertSelects(t, app.ns, "web-active", to)
+		assertSelects(t, app.ns, "web-preview", to)
+		if mixed, empty, samples := endpoints.counts(); mixed != 0 || empty != 0 {
+			t.Errorf("web-active's EndpointSlices: %d of %d samples showed both colours (first: %s), %d none", mixed, samples, endpoints.firstMixed, empty)
+		}
+		assertOneWriterAtATime(t, app.ns, leader, follower)
+	})
+	t.Run("rolling release rolled back", func(t *testing.T) {
+		app := newGitApp(t)
+		app.repo.WriteFile("deploy/deployment.yaml", rollingYAML("example.com/web:1", false))
+		good := app.repo.Commit("good")
+		r := startReplicas(t, bin, app.ns, nil, "first", "second")
+		leader, follower := r[0], r[1]
+		obj := app.appSource(t, "web", withStrategy(v1alpha1.Strategy{
+			Type: v1alpha1.StrategyRolling, Rolling: &v1alpha1.RollingStrategy{AutoRollback: true},
+		}))
+		waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+
+		app.repo.WriteFile("deploy/deployment.yaml", rollingYAML("example.com/web:2", true))
+		bad := app.repo.Commit("pods never become ready")
+		requestReconcile(t, obj)
+		// Killed while the bad revision rolls out, before its deadline
+		// passes: the rollback is the next leader's to make.
+		eventually(t, time.Minute, "the bad revision rolling out", func(ctx context.Context) (bool, error) {
+			err := get(ctx, obj)
+			ro := obj.Status.Rollout
+			return err == nil && ro != nil && strings.HasSuffix(ro.Revision, bad) && ro.Phase == v1alpha1.RolloutProgressing, err
+		})
+		leader.proc.kill(t)
+		waitReady(t, obj, metav1.ConditionFalse, v1alpha1.RolledBackReason)
+		if !strings.HasSuffix(obj.Status.LastAppliedRevision, good) || !strings.HasSuffix(obj.Status.Rollout.HeldRevision, bad) {
+			t.Errorf("lastApplied %s, held %s: want %s applied and %s held", obj.Status.LastAppliedRevision, obj.Status.Rollout.HeldRevision, good, bad)
+		}
+		if img := app.deployment(t).Spec.Template.Spec.Containers[0].Image; img != "example.com/web:1" {
+			t.Errorf("image after the rollback %s, want example.com/web:1", img)
+		}
+		if metricSum(t, follower.metricsURL, `driftless_rollouts_failed_total{name="web",namespace="`+app.ns+`",reason="RolledBack"}`) != 1 {
+			t.Errorf("the rollback is not counted in driftless_rollouts_failed_total:\n%s", scrapeLines(follower.metricsURL, "driftless_rollouts_failed_total"))
+		}
+		assertOneWriterAtATime(t, app.ns, leader, follower)
+	})
+}
+
+// TestShardsReconcileTheirOwn runs two shards beside the unsharded manager:
+// each AppSource is reconciled by its shard's manager alone, and moving one
+// is a label change.
+func TestShardsReconcileTheirOwn(t *testing.T) {
+	bin := buildManager(t)
+	apps := map[string]*gitApp{"": newGitApp(t), "a": newGitApp(t), "b": newGitApp(t)}
+	managers := map[string]*webhookManager{}
+	objs := map[string]*v1alpha1.AppSource{}
+	for _, shard := range []string{"", "a", "b"} {
+		app := apps[shard]
+		managers[shard] = startWebhookManagerProcess(t, bin, app.ns, "shard-"+shard, "--shard="+shard)
+		objs[shard] = app.appSource(t, "web", func(o *v1alpha1.AppSource) {
+			if shard != "" {
+				o.Labels = map[string]string{v1alpha1.ShardLabel: shard}
+			}
+		})
+	}
+	for _, obj := range objs {
+		waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	}
+	// exports reports whether the manager of shard exports app's Ready.
+	exports := func(shard string, app *gitApp) bool {
+		return metricSum(t, managers[shard].metricsURL, `driftless_appsource_condition{name="web",namespace="`+app.ns+`",reason="ReconciliationSucceeded",status="True",type="Ready"}`) == 1
+	}
+	for owner, app := range apps {
+		for shard := range managers {
+			if got := exports(shard, app); got != (shard == owner) {
+				t.Errorf("the manager of shard %q exports the AppSource of shard %q: %v", shard, owner, got)
+			}
+		}
+		assertWrittenBy(t, app.ns, managers[owner])
+	}
+
+	// Moving a's AppSource to b: a forgets it, b takes it, nothing is lost.
+	update(t, objs["a"], func(o *v1alpha1.AppSource) { o.Labels[v1alpha1.ShardLabel] = "b" })
+	eventually(t, time.Minute, "shard b takes the AppSource moved to it, shard a forgets it", func(context.Context) (bool, error) {
+		return exports("b", apps["a"]) && !exports("a", apps["a"]), nil
+	})
+	apps["a"].repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:moved"))
+	commit := apps["a"].repo.Commit("after the move")
+	managers["b"].push(t, apps["a"].server.RepoURL("app.git"))
+	eventually(t, time.Minute, "the moved AppSource applies a push", func(ctx context.Context) (bool, error) {
+		err := get(ctx, objs["a"])
+		return err == nil && strings.HasSuffix(objs["a"].Status.LastAppliedRevision, commit), err
+	})
+	if n := len(objs["a"].Status.Inventory.Entries); n == 0 {
+		t.Error("the moved AppSource's inventory is empty")
+	}
+}
+
+// scrapeLines is the lines at url that start with prefix, for a message.
+func scrapeLines(url, prefix string) string {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err.Error()
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	var lines []string
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			lines = append(lines, line)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// writeEvent is a write by a manager in the API server's audit log.
+type writeEvent struct {
+	UserAgent string      `json:"userAgent"`
+	Verb      string      `json:"verb"`
+	Received  metav1.Time `json:"requestReceivedTimestamp"`
+	ObjectRef *struct {
+		Namespace, Resource, Subresource string
+	} `json:"objectRef"`
+}
+
+// writesIn returns the managers' writes to objects of ns, by process id,
+// but for the annotations that forward pushes to a leader.
+func writesIn(t *testing.T, ns string) map[int][]time.Time {
+	t.Helper()
+	data, err := os.ReadFile(cluster.AuditLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes := map[int][]time.Time{}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var e writeEvent
+		if json.Unmarshal([]byte(line), &e) != nil || e.ObjectRef == nil || e.ObjectRef.Namespace != ns ||
+			!strings.HasPrefix(e.UserAgent, "driftless-manager/") {
+			continue
+		}
+		if ref := e.ObjectRef; e.Verb == "patch" && ref.Resource == "appsources" && ref.Subresource == "" {
+			continue // a push forwarded by the reconcile-request annotation: see OnPush
+		}
+		switch e.Verb {
+		case "create", "update", "patch", "delete", "deletecollection":
+			var pid int
+			if _, err := fmt.Sscanf(e.UserAgent[strings.LastIndex(e.UserAgent, "pid "):], "pid %d)", &pid); err != nil {
+				t.Fatalf("user agent %q names no process: %v", e.UserAgent, err)
+			}
+			writes[pid] = append(writes[pid], e.Received.Time)
+		}
+	}
+	return writes
+}
+
+// assertOneWriterAtATime checks in the audit log that every write of first
+// to ns was received before any write of second, and that both wrote.
+func assertOneWriterAtATime(t *testing.T, ns string, first, second *webhookManager) {
+	t.Helper()
+	writes := writesIn(t, ns)
+	a, b := writes[first.proc.cmd.Process.Pid], writes[second.proc.cmd.Process.Pid]
+	if len(a) == 0 || len(b) == 0 {
+		t.Fatalf("audit log: %d writes by the first replica, %d by the second: want both", len(a), len(b))
+	}
+	if last, next := slices.MaxFunc(a, time.Time.Compare), slices.MinFunc(b, time.Time.Compare); !last.Before(next) {
+		t.Errorf("audit log: the first replica wrote until %s, the second from %s: they wrote at once", last.Format(time.StampMicro), next.Format(time.StampMicro))
+	}
+}
+
+// assertWrittenBy checks in the audit log that only w wrote to ns.
+func assertWrittenBy(t *testing.T, ns string, w *webhookManager) {
+	t.Helper()
+	for pid, times := range writesIn(t, ns) {
+		if pid != w.proc.cmd.Process.Pid {
+			t.Errorf("audit log: process %d wrote %d times to %s, which %s owns", pid, len(times), ns, w.proc.name)
+		}
+	}
+}
