@@ -122,9 +122,11 @@ func observeStatus(obj *v1alpha1.AppSource, before *v1alpha1.AppSourceStatus, st
 	reconcileSeconds.WithLabelValues(ready.Reason).Observe(time.Since(started).Seconds())
 	// Every counter of the AppSource exists from its first reconcile, at 0,
 	// so that increase() sees its first failure.
+	// A release undone holds its revision: a newly held one is counted.
+	newlyHeld := held(&obj.Status) != "" && held(&obj.Status) != held(before)
 	for _, reason := range []string{v1alpha1.RolledBackReason, v1alpha1.AbortedReason} {
 		c := rolloutsFailed.WithLabelValues(obj.Namespace, obj.Name, reason)
-		if was := apimeta.FindStatusCondition(before.Conditions, v1alpha1.ReadyCondition); ready.Reason == reason && (was == nil || was.Reason != reason) {
+		if newlyHeld && ready.Reason == reason {
 			c.Inc()
 		}
 	}
@@ -140,6 +142,14 @@ func observeStatus(obj *v1alpha1.AppSource, before *v1alpha1.AppSourceStatus, st
 	} else {
 		promotionWaitingSince.DeleteLabelValues(obj.Namespace, obj.Name)
 	}
+}
+
+// held is the revision a failed release holds, if any.
+func held(s *v1alpha1.AppSourceStatus) string {
+	if s.Rollout == nil {
+		return ""
+	}
+	return s.Rollout.HeldRevision
 }
 
 // set exports conds of key, replacing the series of a condition whose
