@@ -45,6 +45,7 @@ generate: ## Regenerate deepcopy code, the CRD and RBAC with controller-gen.
 verify: generate ## Fail when a generated file is stale, go.mod is untidy or a large file is tracked.
 	go mod tidy -diff
 	cd hack/image && GOWORK=off go mod tidy -diff
+	cd hack/promtool && GOWORK=off go mod tidy -diff
 	@hack/check-large-files.sh
 	@if [ -n "$$(git status --porcelain -- api config charts cmd/driftless/install.yaml go.mod go.sum)" ]; then \
 		git status --porcelain -- api config charts cmd/driftless/install.yaml go.mod go.sum; git diff -- api config charts cmd/driftless/install.yaml | head -50; \
