@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -82,10 +83,11 @@ type AppSourceReconciler struct {
 	// in production.
 	Failpoints Failpoints
 
-	memory  memory                  // what is remembered of each AppSource: see memory
-	pushes  chan event.GenericEvent // AppSources a webhook push asks to reconcile
-	elected <-chan struct{}         // closed once this replica leads; nil leads always
-	health  health.Checker          // remembers each object's status by version
+	memory      memory                  // what is remembered of each AppSource: see memory
+	pushes      chan event.GenericEvent // AppSources a webhook push asks to reconcile
+	elected     <-chan struct{}         // closed once this replica leads; nil leads always
+	otherShards labels.Selector         // the AppSources of the other shards, which pushes are forwarded to
+	health      health.Checker          // remembers each object's status by version
 }
 
 // The manager's own identity writes only AppSources, their status, events

@@ -121,8 +121,8 @@ func observeStatus(obj *v1alpha1.AppSource, before *v1alpha1.AppSourceStatus, st
 	}
 	reconcileSeconds.WithLabelValues(ready.Reason).Observe(time.Since(started).Seconds())
 	// Every counter of the AppSource exists from its first reconcile, at 0,
-	// so that increase() sees its first failure.
-	// A release undone holds its revision: a newly held one is counted.
+	// so that increase() sees its first failure. A release undone holds its
+	// revision: a newly held one is counted.
 	newlyHeld := held(&obj.Status) != "" && held(&obj.Status) != held(before)
 	for _, reason := range []string{v1alpha1.RolledBackReason, v1alpha1.AbortedReason} {
 		c := rolloutsFailed.WithLabelValues(obj.Namespace, obj.Name, reason)

@@ -126,7 +126,11 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	restCfg.DisableCompression = !c.APICompression
 	refsOpts := cache.Options{Scheme: opts.Scheme, DefaultNamespaces: opts.Cache.DefaultNamespaces,
 		DefaultTransform: keepIdentity}
-	if err := cacheOnlyOurs(&opts, c.Shard); err != nil {
+	inShard, otherShards, err := shardSelectors(c.Shard)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := cacheOnlyOurs(&opts, inShard); err != nil {
 		return nil, nil, err
 	}
 	mgr, err := ctrl.NewManager(restCfg, opts)
@@ -153,7 +157,7 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 	r.Refs = refs
 	r.Mapper = mgr.GetRESTMapper()
 	r.Recorder = mgr.GetEventRecorder("driftless")
-	r.elected = mgr.Elected()
+	r.elected, r.otherShards = mgr.Elected(), otherShards
 	if err := r.SetupWithManager(mgr); err != nil {
 		return nil, nil, fmt.Errorf("set up the AppSource controller: %w", err)
 	}
@@ -230,21 +234,26 @@ type cacheRunnable struct{ cache.Cache }
 // GetCache makes the manager start c with its caches.
 func (c cacheRunnable) GetCache() cache.Cache { return c.Cache }
 
-// shardSelector selects the AppSources of shard: those labelled with it, or
-// for the unsharded manager those without the label.
-func shardSelector(shard string) (labels.Selector, error) {
-	op, values := selection.Equals, []string{shard}
+// shardSelectors select the AppSources of shard (those labelled with it or,
+// for the unsharded manager, those without the label) and those of every
+// other shard (!= also matches the unlabelled).
+func shardSelectors(shard string) (ours, others labels.Selector, err error) {
+	in, out, values := selection.Equals, selection.NotEquals, []string{shard}
 	if shard == "" {
-		op, values = selection.DoesNotExist, nil
+		in, out, values = selection.DoesNotExist, selection.Exists, nil
 	} else if errs := validation.IsDNS1123Label(shard); len(errs) > 0 {
 		// It also names the shard's Lease.
-		return nil, fmt.Errorf("shard %q: %s", shard, strings.Join(errs, "; "))
+		return nil, nil, fmt.Errorf("shard %q: %s", shard, strings.Join(errs, "; "))
 	}
-	req, err := labels.NewRequirement(v1alpha1.ShardLabel, op, values)
+	inReq, err := labels.NewRequirement(v1alpha1.ShardLabel, in, values)
 	if err != nil {
-		return nil, fmt.Errorf("shard %q: %w", shard, err)
+		return nil, nil, fmt.Errorf("shard %q: %w", shard, err)
 	}
-	return labels.NewSelector().Add(*req), nil
+	outReq, err := labels.NewRequirement(v1alpha1.ShardLabel, out, values)
+	if err != nil {
+		return nil, nil, fmt.Errorf("shard %q: %w", shard, err)
+	}
+	return labels.NewSelector().Add(*inReq), labels.NewSelector().Add(*outReq), nil
 }
 
 // keepIdentity keeps of an object in the cache of references only what
@@ -267,12 +276,8 @@ func keepIdentity(obj any) (any, error) {
 // apply). Secrets and ConfigMaps are read from the API server when a
 // reconcile needs them, never cached: only their metadata is watched, in the
 // cache of references.
-func cacheOnlyOurs(opts *ctrl.Options, shard string) error {
+func cacheOnlyOurs(opts *ctrl.Options, inShard labels.Selector) error {
 	ours, err := labels.NewRequirement(v1alpha1.NameLabel, selection.Exists, nil)
-	if err != nil {
-		return err
-	}
-	inShard, err := shardSelector(shard)
 	if err != nil {
 		return err
 	}

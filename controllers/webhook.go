@@ -7,7 +7,6 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -56,18 +55,7 @@ func (r *AppSourceReconciler) forwardPush(p webhook.Push, leading bool) {
 	log := log.FromContext(ctx).WithValues("receiver", p.Receiver, "ref", p.Ref)
 	sel := labels.Everything()
 	if leading {
-		// Another shard's: labelled with another shard, or, for a shard,
-		// unlabelled (!= matches both).
-		op, values := selection.NotEquals, []string{r.Shard}
-		if r.Shard == "" {
-			op, values = selection.Exists, nil
-		}
-		req, err := labels.NewRequirement(v1alpha1.ShardLabel, op, values)
-		if err != nil {
-			log.Error(err, "webhook: select other shards")
-			return
-		}
-		sel = labels.NewSelector().Add(*req)
+		sel = r.otherShards
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.ReconcileRequestAnnotation, now)

@@ -2,11 +2,7 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -23,24 +19,17 @@ var leaseFlags = []string{"--leader-elect=true", "--leader-election-lease-durati
 
 // startReplicas starts the manager binary as replicas named names, which
 // elect a leader with a Lease in a namespace of their own. The first is
-// started alone, with env added to its environment, and leads before the
-// others start.
-func startReplicas(t *testing.T, bin, ns string, env []string, names ...string) []*webhookManager {
+// started alone, with the failpoints given (see controllers.Failpoints),
+// and leads before the others start without any.
+func startReplicas(t *testing.T, bin, ns, failpoints string, names ...string) []*webhookManager {
 	t.Helper()
 	args := append([]string{"--leader-election-namespace=" + newNamespace(t)}, leaseFlags...)
-	t.Setenv("DRIFTLESS_FAILPOINTS", "")
-	for _, kv := range env {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	t.Setenv("DRIFTLESS_FAILPOINTS", failpoints)
 	replicas := []*webhookManager{startWebhookManagerProcess(t, bin, ns, names[0], args...)}
 	eventually(t, time.Minute, names[0]+" leads", func(context.Context) (bool, error) {
 		return leads(replicas[0]), nil
 	})
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		t.Setenv(k, "")
-	}
+	t.Setenv("DRIFTLESS_FAILPOINTS", "")
 	for _, name := range names[1:] {
 		w := startWebhookManagerProcess(t, bin, ns, name, args...)
 		eventually(t, time.Minute, name+" serves its metrics", func(context.Context) (bool, error) {
@@ -73,7 +62,7 @@ func TestHAFailover(t *testing.T) {
 		deployer.kill(t)
 		// The first replica leads, and kills itself between the switches of
 		// the two active Services of the next release.
-		r := startReplicas(t, bin, app.ns, []string{"DRIFTLESS_FAILPOINTS=switch@1=kill"}, "first", "second")
+		r := startReplicas(t, bin, app.ns, "switch@1=kill", "first", "second")
 		leader, follower := r[0], r[1]
 		from := obj.Status.Rollout.ActiveColor
 		to := map[string]string{"blue": "green", "green": "blue"}[from]
@@ -107,7 +96,7 @@ func TestHAFailover(t *testing.T) {
 		app := newGitApp(t)
 		app.repo.WriteFile("deploy/deployment.yaml", rollingYAML("example.com/web:1", false))
 		good := app.repo.Commit("good")
-		r := startReplicas(t, bin, app.ns, nil, "first", "second")
+		r := startReplicas(t, bin, app.ns, "", "first", "second")
 		leader, follower := r[0], r[1]
 		obj := app.appSource(t, "web", withStrategy(v1alpha1.Strategy{
 			Type: v1alpha1.StrategyRolling, Rolling: &v1alpha1.RollingStrategy{AutoRollback: true},
@@ -133,7 +122,8 @@ func TestHAFailover(t *testing.T) {
 			t.Errorf("image after the rollback %s, want example.com/web:1", img)
 		}
 		if metricSum(t, follower.metricsURL, `driftless_rollouts_failed_total{name="web",namespace="`+app.ns+`",reason="RolledBack"}`) != 1 {
-			t.Errorf("the rollback is not counted in driftless_rollouts_failed_total:\n%s", scrapeLines(follower.metricsURL, "driftless_rollouts_failed_total"))
+			lines, _ := scrapeLines(follower.metricsURL, "driftless_rollouts_failed_total")
+			t.Errorf("the rollback is not counted in driftless_rollouts_failed_total:\n%s", strings.Join(lines, "\n"))
 		}
 		assertOneWriterAtATime(t, app.ns, leader, follower)
 	})
@@ -189,59 +179,24 @@ func TestShardsReconcileTheirOwn(t *testing.T) {
 	}
 }
 
-// scrapeLines is the lines at url that start with prefix, for a message.
-func scrapeLines(url, prefix string) string {
-	resp, err := http.Get(url)
-	if err != nil {
-		return err.Error()
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var lines []string
-	for line := range strings.SplitSeq(string(body), "\n") {
-		if strings.HasPrefix(line, prefix) {
-			lines = append(lines, line)
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// writeEvent is a write by a manager in the API server's audit log.
-type writeEvent struct {
-	UserAgent string      `json:"userAgent"`
-	Verb      string      `json:"verb"`
-	Received  metav1.Time `json:"requestReceivedTimestamp"`
-	ObjectRef *struct {
-		Namespace, Resource, Subresource string
-	} `json:"objectRef"`
-}
-
 // writesIn returns the managers' writes to objects of ns, by process id,
 // but for the annotations that forward pushes to a leader.
 func writesIn(t *testing.T, ns string) map[int][]time.Time {
 	t.Helper()
-	data, err := os.ReadFile(cluster.AuditLog())
-	if err != nil {
-		t.Fatal(err)
-	}
 	writes := map[int][]time.Time{}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		var e writeEvent
-		if json.Unmarshal([]byte(line), &e) != nil || e.ObjectRef == nil || e.ObjectRef.Namespace != ns ||
-			!strings.HasPrefix(e.UserAgent, "driftless-manager/") {
+	for _, e := range auditEvents(t) {
+		ref := e.ObjectRef
+		if ref.Namespace != ns || !strings.HasPrefix(e.UserAgent, "driftless-manager/") || !e.isWrite() {
 			continue
 		}
-		if ref := e.ObjectRef; e.Verb == "patch" && ref.Resource == "appsources" && ref.Subresource == "" {
+		if e.Verb == "patch" && ref.Resource == "appsources" && ref.Subresource == "" {
 			continue // a push forwarded by the reconcile-request annotation: see OnPush
 		}
-		switch e.Verb {
-		case "create", "update", "patch", "delete", "deletecollection":
-			var pid int
-			if _, err := fmt.Sscanf(e.UserAgent[strings.LastIndex(e.UserAgent, "pid "):], "pid %d)", &pid); err != nil {
-				t.Fatalf("user agent %q names no process: %v", e.UserAgent, err)
-			}
-			writes[pid] = append(writes[pid], e.Received.Time)
+		var pid int
+		if _, err := fmt.Sscanf(e.UserAgent[strings.LastIndex(e.UserAgent, "pid "):], "pid %d)", &pid); err != nil {
+			t.Fatalf("user agent %q names no process: %v", e.UserAgent, err)
 		}
+		writes[pid] = append(writes[pid], e.Received.Time)
 	}
 	return writes
 }

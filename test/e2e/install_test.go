@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -255,36 +256,55 @@ type auditEvent struct {
 	Verb             string                     `json:"verb"`
 	User             struct{ Username string }  `json:"user"`
 	ImpersonatedUser *struct{ Username string } `json:"impersonatedUser"`
+	UserAgent        string                     `json:"userAgent"`
+	Received         metav1.Time                `json:"requestReceivedTimestamp"`
 	ObjectRef        *struct {
 		Resource, Namespace, Name, Subresource, APIGroup string
 	} `json:"objectRef"`
 }
 
-// checkAudit reads the API server's audit log for the requests of user.
-func checkAudit(t *testing.T, user string, secretNamespaces map[string]bool) {
+// auditEvents reads the API server's audit log: the requests on objects.
+func auditEvents(t *testing.T) []auditEvent {
 	t.Helper()
 	data, err := os.ReadFile(cluster.AuditLog())
 	if err != nil {
 		t.Fatal(err)
 	}
+	var events []auditEvent
+	for line := range strings.SplitSeq(string(data), "\n") {
+		var e auditEvent
+		if json.Unmarshal([]byte(line), &e) == nil && e.ObjectRef != nil {
+			events = append(events, e)
+		}
+	}
+	return events
+}
+
+// isWrite reports whether e changed an object.
+func (e auditEvent) isWrite() bool {
+	return slices.Contains([]string{"create", "update", "patch", "delete", "deletecollection"}, e.Verb)
+}
+
+// checkAudit reads the API server's audit log for the requests of user.
+func checkAudit(t *testing.T, user string, secretNamespaces map[string]bool) {
+	t.Helper()
 	// Its own objects, and the reviews that authorize metrics scrapers.
 	own := map[string]bool{"appsources": true, "events": true, "leases": true, "tokenreviews": true, "subjectaccessreviews": true}
 	writes, impersonated := 0, 0
-	for line := range strings.SplitSeq(string(data), "\n") {
-		var e auditEvent
-		if json.Unmarshal([]byte(line), &e) != nil || e.User.Username != user || e.ObjectRef == nil {
+	for _, e := range auditEvents(t) {
+		if e.User.Username != user {
 			continue
 		}
 		ref := e.ObjectRef
-		switch e.Verb {
-		case "create", "update", "patch", "delete", "deletecollection":
+		switch {
+		case e.isWrite():
 			writes++
 			if e.ImpersonatedUser != nil {
 				impersonated++
 			} else if !own[ref.Resource] {
 				t.Errorf("the manager wrote %s %s/%s/%s as itself", e.Verb, ref.Resource, ref.Namespace, ref.Name)
 			}
-		case "get":
+		case e.Verb == "get":
 			if ref.Resource == "secrets" && e.ImpersonatedUser == nil && !secretNamespaces[ref.Namespace] {
 				t.Errorf("the manager read Secret %s/%s", ref.Namespace, ref.Name)
 			}

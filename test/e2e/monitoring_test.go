@@ -39,8 +39,12 @@ func TestMonitoringQueriesExist(t *testing.T) {
 		return err == nil && n > 0, nil
 	})
 
+	lines, err := scrapeLines(w.metricsURL, "")
+	if err != nil {
+		t.Fatal(err)
+	}
 	served := map[string]bool{}
-	for line := range strings.SplitSeq(scrapeLines(w.metricsURL, ""), "\n") {
+	for _, line := range lines {
 		if i := strings.IndexAny(line, "{ "); i > 0 && !strings.HasPrefix(line, "#") {
 			served[line[:i]] = true
 		}

@@ -53,16 +53,12 @@ import (
 // Percentiles are over b.N samples: with fewer than 100 the top figure is
 // reported as the maximum. Run with -benchtime=100x (20 objects) or 5x.
 func BenchmarkPeersFlux(b *testing.B) {
-	for _, size := range []struct{ deployments, others, replicas int }{{10, 10, 3}, {100, 900, 1}} {
-		b.Run(fmt.Sprintf("objects=%d", size.deployments+size.others), func(b *testing.B) {
-			server := gittest.NewHTTPS(b, gittest.HTTPSOptions{Username: "u", Password: "pw"})
-			app := func(tag string) string { return benchApp(size.deployments, size.others, size.replicas, tag) }
-			driftless := measureReleases(b, &driftlessRun{}, server, app, size.deployments, b.Loop)
-			n := b.N // as many releases for the peer
-			flux := measureReleases(b, &fluxRun{}, server, app, size.deployments, func() bool { n--; return n >= 0 })
-			reportPeers(b, "flux", driftless, flux)
-		})
-	}
+	eachBenchApp(b, func(b *testing.B, server *gittest.HTTPSServer, app func(tag string) string, deployments int) {
+		driftless := measureReleases(b, &driftlessRun{}, server, app, deployments, b.Loop)
+		n := b.N // as many releases for the peer
+		flux := measureReleases(b, &fluxRun{}, server, app, deployments, func() bool { n--; return n >= 0 })
+		reportPeers(b, "flux", driftless, flux)
+	})
 }
 
 // releaseFigures are one controller's figures of BenchmarkPeersFlux.
