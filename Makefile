@@ -76,9 +76,11 @@ tools: ## Build the reference CLIs (kustomize, helm, sops) the fidelity tests co
 bench: tools ## Benchmarks, each beside its baseline from the same run.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -benchmem $$(go list ./... | grep -v /test/e2e)
 	@# End-to-end figures are medians over many commits: a fixed count, not a time.
-	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -skip='ManyAppSources|Peers' -benchtime=50x ./test/e2e/
-	@# 500 AppSources: each revision takes half a minute.
-	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=30m -run='^$$' -bench=ManyAppSources -benchtime=3x ./test/e2e/
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -skip='ManyAppSources|Shards|Failover|Peers' -benchtime=50x ./test/e2e/
+	@# Medians over 10 SIGKILLed leaders, each waiting for a Lease to expire.
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=30m -run='^$$' -bench=Failover -benchtime=10x ./test/e2e/
+	@# 500 and 2,000 AppSources: each revision takes from half a minute to minutes.
+	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench='ManyAppSources|Shards' -benchtime=3x ./test/e2e/
 
 .PHONY: bench-peers
 bench-peers: tools ## Driftless beside Flux and Argo Rollouts, built from the Go module proxy, in one run.

@@ -364,42 +364,112 @@ func renderedObjects(b *testing.B, app *gitApp) []*unstructured.Unstructured {
 // the manager's peak RSS (target: under 300 MiB). Run it alone:
 // -bench=ManyAppSources -benchtime=3x.
 func BenchmarkManyAppSources(b *testing.B) {
-	apps := startManyApps(b, 50, 10)
-	apps.waitAllReady(b, 0)
-	b.Logf("%d AppSources created and Ready in %s, %d fetches", apps.count(), time.Since(apps.created).Round(time.Millisecond), apps.server.UploadPacks())
+	f := measureManyApps(b, 50, 10, 1, b.Loop)
+	b.ReportMetric(at(f.perRevision, 0.5), "all-ready-s")
+	b.ReportMetric(f.fetchesPerRevision, "fetches/revision")
+	b.ReportMetric(float64(f.peakRSS[0])/(1<<20), "peak-RSS-MiB")
+}
 
-	var perRevision []time.Duration
+// BenchmarkShards runs 2,000 AppSources on 100 repositories, 20 each, with
+// one manager and then split across two shards, in the same run. Half of
+// each repository's AppSources are in each shard, so that both fetch every
+// repository. Pushes go to the first shard's webhook receiver, which
+// forwards the other's by annotation, as a Service in front of every
+// manager has it. It reports per configuration the median time per
+// revision until all are Ready, the fetches per repository, revision and
+// shard (1 when a shard fetches each repository once), each manager's
+// peak RSS, and the time to delete all 2,000 (each prunes its ConfigMap);
+// then the two shards' figures over the one manager's. On one machine the
+// shards share its cores: what sharding buys here is memory per process,
+// not time. Run it alone: -bench=Shards -benchtime=3x.
+func BenchmarkShards(b *testing.B) {
+	one := measureManyApps(b, 100, 20, 1, b.Loop)
+	n := len(one.perRevision)
+	two := measureManyApps(b, 100, 20, 2, func() bool { n--; return n >= 0 })
+	for _, f := range []struct {
+		name string
+		manyAppsFigures
+	}{{"one", one}, {"two", two}} {
+		b.ReportMetric(f.created.Seconds(), f.name+"-first-all-ready-s")
+		b.ReportMetric(at(f.perRevision, 0.5), f.name+"-all-ready-p50-s")
+		b.ReportMetric(f.fetchesPerRevision/float64(100*f.shards), f.name+"-fetches/repo/revision/shard")
+		b.ReportMetric(float64(slices.Max(f.peakRSS))/(1<<20), f.name+"-peak-RSS-max-MiB")
+		b.ReportMetric(f.deleted.Seconds(), f.name+"-all-deleted-s")
+	}
+	b.ReportMetric(at(two.perRevision, 0.5)/at(one.perRevision, 0.5), "all-ready-two/one")
+	b.ReportMetric(float64(slices.Max(two.peakRSS))/float64(one.peakRSS[0]), "peak-RSS-two/one")
+}
+
+// manyAppsFigures are the figures of measureManyApps.
+type manyAppsFigures struct {
+	shards             int
+	created            time.Duration   // from the first AppSource created to all Ready
+	perRevision        []time.Duration // from a push to all Ready, sorted
+	fetchesPerRevision float64         // served by the Git server
+	peakRSS            []int64         // each manager's, in bytes
+	deleted            time.Duration   // from deleting all to all gone
+}
+
+// measureManyApps runs repos×perRepo AppSources across shards managers (see
+// startManyApps), pushing a revision while next says so, then deletes them
+// all and stops the managers.
+func measureManyApps(b *testing.B, repos, perRepo, shards int, next func() bool) manyAppsFigures {
+	f := manyAppsFigures{shards: shards}
+	apps := startManyApps(b, repos, perRepo, shards)
+	apps.waitAllReady(b, 0)
+	f.created = time.Since(apps.created)
+	b.Logf("%d AppSources in %d shards created and Ready in %s, %d fetches", apps.count(), shards, f.created.Round(time.Millisecond), apps.server.UploadPacks())
+
 	fetches := apps.server.UploadPacks()
-	for i := 1; b.Loop(); i++ {
+	for i := 1; next(); i++ {
 		b.StopTimer()
 		apps.commit(i)
 		b.StartTimer()
 		start := time.Now()
 		apps.push(b)
 		apps.waitAllReady(b, i)
-		perRevision = append(perRevision, time.Since(start))
+		f.perRevision = append(f.perRevision, time.Since(start))
 	}
-	slices.Sort(perRevision)
-	b.ReportMetric(perRevision[len(perRevision)/2].Seconds(), "all-ready-s")
-	b.ReportMetric(float64(apps.server.UploadPacks()-fetches)/float64(len(perRevision)), "fetches/revision")
-	b.ReportMetric(float64(apps.manager.peakRSS(b))/(1<<20), "peak-RSS-MiB")
+	slices.Sort(f.perRevision)
+	f.fetchesPerRevision = float64(apps.server.UploadPacks()-fetches) / float64(len(f.perRevision))
+	for _, m := range apps.managers {
+		f.peakRSS = append(f.peakRSS, m.proc.peakRSS(b))
+	}
+
+	b.StopTimer()
+	start := time.Now()
+	if err := k8s.DeleteAllOf(b.Context(), &v1alpha1.AppSource{}, client.InNamespace(apps.ns)); err != nil {
+		b.Fatal(err)
+	}
+	f.deleted = timeUntil(b, "all AppSources deleted", start, 5*time.Minute, func(ctx context.Context) (bool, error) {
+		var list v1alpha1.AppSourceList
+		err := k8s.List(ctx, &list, client.InNamespace(apps.ns), client.Limit(1))
+		return err == nil && len(list.Items) == 0, err
+	})
+	for _, m := range apps.managers {
+		m.proc.kill(b)
+	}
+	b.StartTimer()
+	return f
 }
 
 // manyApps is the manager binary running perRepo AppSources on each of
 // repos repositories of one Git server: AppSource repo-R-app-A applies the
 // ConfigMap of folder app-A of repository R, which names the revision.
+// With more than one shard, AppSource A is in shard A mod shards, and each
+// shard has a manager of its own.
 type manyApps struct {
-	ns      string
-	server  *gittest.HTTPSServer
-	repos   []*gittest.Repo
-	perRepo int
-	manager *webhookManager
-	created time.Time // when the first AppSource was created
+	ns       string
+	server   *gittest.HTTPSServer
+	repos    []*gittest.Repo
+	perRepo  int
+	managers []*webhookManager // one per shard
+	created  time.Time         // when the first AppSource was created
 }
 
-// startManyApps commits revision 0 everywhere, starts the manager and
+// startManyApps commits revision 0 everywhere, starts the managers and
 // creates the AppSources.
-func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
+func startManyApps(t testing.TB, repos, perRepo, shards int) *manyApps {
 	m := &manyApps{ns: newNamespace(t), perRepo: perRepo,
 		server: gittest.NewHTTPS(t, gittest.HTTPSOptions{Username: "u", Password: "pw"})}
 	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: m.ns}, Data: map[string][]byte{
@@ -412,7 +482,15 @@ func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
 		m.repos = append(m.repos, m.server.NewRepo(t, fmt.Sprintf("repo-%d.git", r)))
 	}
 	m.commit(0)
-	m.manager = startWebhookManager(t, m.ns)
+	shard := func(a int) string {
+		if shards == 1 {
+			return ""
+		}
+		return fmt.Sprintf("shard-%d", a%shards)
+	}
+	for a := range shards {
+		m.managers = append(m.managers, startWebhookManager(t, m.ns, "--shard="+shard(a)))
+	}
 	m.created = time.Now()
 	for r, repo := range m.repos {
 		for a := range perRepo {
@@ -420,6 +498,9 @@ func startManyApps(t testing.TB, repos, perRepo int) *manyApps {
 				withPath(fmt.Sprintf("app-%d", a)), withInterval(time.Hour), func(s *v1alpha1.AppSource) {
 					s.Spec.Source.Git.SecretRef = &v1alpha1.LocalObjectReference{Name: "git-auth"}
 					s.Spec.TargetNamespace = m.ns
+					if name := shard(a); name != "" {
+						s.Labels = map[string]string{v1alpha1.ShardLabel: name}
+					}
 				})
 			createAppSource(t, obj)
 		}
@@ -440,10 +521,11 @@ func (m *manyApps) commit(rev int) {
 	}
 }
 
-// push announces a push to every repository by webhook.
+// push announces a push to every repository by webhook, to the first
+// manager.
 func (m *manyApps) push(t testing.TB) {
 	for _, repo := range m.repos {
-		m.manager.push(t, m.server.RepoURL(repo.Name))
+		m.managers[0].push(t, m.server.RepoURL(repo.Name))
 	}
 }
 
@@ -456,8 +538,8 @@ type webhookManager struct {
 	secret     []byte
 }
 
-func startWebhookManager(b testing.TB, ns string) *webhookManager {
-	args := []string{"--concurrent=8"}
+func startWebhookManager(b testing.TB, ns string, args ...string) *webhookManager {
+	args = append([]string{"--concurrent=8"}, args...)
 	if addr := os.Getenv("DRIFTLESS_BENCH_PPROF"); addr != "" {
 		args = append(args, "--pprof-bind-address="+addr) // to profile the manager while a benchmark runs
 	}
@@ -599,9 +681,6 @@ func (w *webhookManager) push(b testing.TB, url string) {
 		b.Fatalf("webhook push of %s: %v", url, err)
 	}
 }
-
-// peakRSS is the manager process's peak resident set size, in bytes.
-func (w *webhookManager) peakRSS(b *testing.B) int64 { return w.proc.peakRSS(b) }
 
 // peakRSS is the process's peak resident set size, in bytes.
 func (p *managerProcess) peakRSS(b testing.TB) int64 {

@@ -14,16 +14,16 @@ import (
 )
 
 // leaseFlags make a killed leader's Lease expire within seconds.
-var leaseFlags = []string{"--leader-elect=true", "--leader-election-lease-duration=4s",
+var leaseFlags = []string{"--leader-election-lease-duration=4s",
 	"--leader-election-renew-deadline=3s", "--leader-election-retry-period=500ms"}
 
 // startReplicas starts the manager binary as replicas named names, which
 // elect a leader with a Lease in a namespace of their own. The first is
 // started alone, with the failpoints given (see controllers.Failpoints),
 // and leads before the others start without any.
-func startReplicas(t *testing.T, bin, ns, failpoints string, names ...string) []*webhookManager {
+func startReplicas(t testing.TB, bin, ns, failpoints string, names ...string) []*webhookManager {
 	t.Helper()
-	args := append([]string{"--leader-election-namespace=" + newNamespace(t)}, leaseFlags...)
+	args := electionArgs(t, leaseFlags)
 	t.Setenv("DRIFTLESS_FAILPOINTS", failpoints)
 	replicas := []*webhookManager{startWebhookManagerProcess(t, bin, ns, names[0], args...)}
 	eventually(t, time.Minute, names[0]+" leads", func(context.Context) (bool, error) {
@@ -31,14 +31,27 @@ func startReplicas(t *testing.T, bin, ns, failpoints string, names ...string) []
 	})
 	t.Setenv("DRIFTLESS_FAILPOINTS", "")
 	for _, name := range names[1:] {
-		w := startWebhookManagerProcess(t, bin, ns, name, args...)
-		eventually(t, time.Minute, name+" serves its metrics", func(context.Context) (bool, error) {
-			_, err := scrapeSum(w.metricsURL, "leader_election_master_status")
-			return err == nil, nil
-		})
-		replicas = append(replicas, w)
+		replicas = append(replicas, startReplica(t, bin, ns, name, args))
 	}
 	return replicas
+}
+
+// electionArgs are the flags of replicas that elect a leader with the
+// lease flags given, in a namespace of their own.
+func electionArgs(t testing.TB, lease []string) []string {
+	return append([]string{"--leader-elect=true", "--leader-election-namespace=" + newNamespace(t)}, lease...)
+}
+
+// startReplica starts the manager binary as name with args and waits until
+// it serves its metrics.
+func startReplica(t testing.TB, bin, ns, name string, args []string) *webhookManager {
+	t.Helper()
+	w := startWebhookManagerProcess(t, bin, ns, name, args...)
+	eventually(t, time.Minute, name+" serves its metrics", func(context.Context) (bool, error) {
+		_, err := scrapeSum(w.metricsURL, "leader_election_master_status")
+		return err == nil, nil
+	})
+	return w
 }
 
 // leads reports whether the replica holds its Lease, from its metrics (a
@@ -222,5 +235,76 @@ func assertWrittenBy(t *testing.T, ns string, w *webhookManager) {
 		if pid != w.proc.cmd.Process.Pid {
 			t.Errorf("audit log: process %d wrote %d times to %s, which %s owns", pid, len(times), ns, w.proc.name)
 		}
+	}
+}
+
+// BenchmarkFailover kills the leader of two replicas b.N times (run it
+// with -benchtime=10x), each time with a release pending: a commit
+// announced by webhook to the replica that does not lead, right after the
+// kill. It reports the medians from the SIGKILL to the Lease taken by the
+// other replica, to its first reconcile and to the release applied, beside
+// the same release through a live leader in the same loop. A killed
+// leader's Lease is not released, so the next leader waits for it to
+// expire: the figures are reported against the lease duration, once with
+// the tests' short lease and once with the manager's defaults (15s lease,
+// 10s renew deadline, 2s retry period).
+func BenchmarkFailover(b *testing.B) {
+	bin := buildManager(b)
+	for _, lease := range []struct {
+		duration time.Duration
+		flags    []string
+	}{{4 * time.Second, leaseFlags}, {15 * time.Second, nil}} {
+		b.Run(fmt.Sprintf("lease=%s", lease.duration), func(b *testing.B) {
+			app := newGitApp(b)
+			url := app.server.RepoURL("app.git")
+			args := electionArgs(b, lease.flags)
+			leader := startReplica(b, bin, app.ns, "replica-0", args)
+			eventually(b, time.Minute, "replica-0 leads", func(context.Context) (bool, error) { return leads(leader), nil })
+			follower := startReplica(b, bin, app.ns, "replica-1", args)
+			obj := app.appSource(b, "web", withInterval(time.Hour))
+			waitReady(b, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+			commit := func(tag string) func(context.Context) (bool, error) {
+				app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:"+tag))
+				commit := app.repo.Commit(tag)
+				return func(ctx context.Context) (bool, error) {
+					err := get(ctx, obj)
+					return err == nil && strings.HasSuffix(obj.Status.LastAppliedRevision, commit), err
+				}
+			}
+
+			var live, elected, reconciled, applied []time.Duration
+			for i := 0; b.Loop(); i++ {
+				// The baseline: a release through the live leader.
+				done := commit(fmt.Sprintf("live-%d", i))
+				start := time.Now()
+				leader.push(b, url)
+				live = append(live, timeUntil(b, "a release through the live leader", start, time.Minute, done))
+
+				done = commit(fmt.Sprintf("failover-%d", i))
+				leader.proc.kill(b)
+				start = time.Now()
+				follower.push(b, url)
+				elected = append(elected, timeUntil(b, "the Lease taken", start, 2*time.Minute, func(context.Context) (bool, error) {
+					return leads(follower), nil
+				}))
+				reconciled = append(reconciled, timeUntil(b, "the new leader's first reconcile", start, time.Minute, func(context.Context) (bool, error) {
+					n, err := scrapeSum(follower.metricsURL, `controller_runtime_reconcile_total{controller="appsource"`)
+					return err == nil && n > 0, nil
+				}))
+				applied = append(applied, timeUntil(b, "the release pending at the kill", start, time.Minute, done))
+				leader, follower = follower, startReplica(b, bin, app.ns, fmt.Sprintf("replica-%d", i+2), args)
+			}
+			for _, s := range [][]time.Duration{live, elected, reconciled, applied} {
+				slices.Sort(s)
+			}
+			b.ReportMetric(lease.duration.Seconds(), "lease-s")
+			b.ReportMetric(at(elected, 0.5), "kill-elected-p50-s")
+			b.ReportMetric(at(reconciled, 0.5), "kill-reconciled-p50-s")
+			b.ReportMetric(at(applied, 0.5), "kill-applied-p50-s")
+			b.ReportMetric(at(applied, 1), "kill-applied-max-s")
+			b.ReportMetric(at(live, 0.5), "live-applied-p50-s")
+			b.ReportMetric(at(reconciled, 0.5)/lease.duration.Seconds(), "reconciled/lease")
+			b.ReportMetric(at(applied, 0.5)/at(live, 0.5), "applied-failover/live")
+		})
 	}
 }

@@ -24,8 +24,7 @@ var managerMetric = regexp.MustCompile(`\b(?:driftless|controller_runtime|workqu
 // waits for it.
 func TestMonitoringQueriesExist(t *testing.T) {
 	app := newGitApp(t)
-	w := startWebhookManagerProcess(t, buildManager(t), app.ns, "manager",
-		append([]string{"--leader-election-namespace=" + app.ns}, leaseFlags...)...)
+	w := startWebhookManagerProcess(t, buildManager(t), app.ns, "manager", electionArgs(t, leaseFlags)...)
 	good := app.appSource(t, "web")
 	waitReady(t, good, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	broken := appSource("broken", app.ns, withURL("https://127.0.0.1:1/nothing.git"), withPath("deploy"))

@@ -82,9 +82,6 @@ func figures(releases int) []figure {
 	if releases >= 100 {
 		top, q = "p99", 0.99
 	}
-	at := func(s []time.Duration, q float64) float64 {
-		return s[min(int(float64(len(s))*q), len(s)-1)].Seconds()
-	}
 	return []figure{
 		{"first-sync-applied", "s", func(f releaseFigures) float64 { return f.firstApplied.Seconds() }},
 		{"first-sync-healthy", "s", func(f releaseFigures) float64 { return f.firstHealthy.Seconds() }},
@@ -94,6 +91,21 @@ func figures(releases int) []figure {
 		{"commit-healthy-" + top, "s", func(f releaseFigures) float64 { return at(f.healthy, q) }},
 		{"interval-reconcile-cpu", "ms", func(f releaseFigures) float64 { return f.intervalCPU.Seconds() * 1000 }},
 	}
+}
+
+// timeUntil polls cond every 5ms until it is true and returns the time
+// from start, failing the benchmark after timeout.
+func timeUntil(b testing.TB, what string, start time.Time, timeout time.Duration, cond func(context.Context) (bool, error)) time.Duration {
+	b.Helper()
+	if err := wait.PollUntilContextTimeout(b.Context(), 5*time.Millisecond, timeout, true, cond); err != nil {
+		b.Fatalf("%s: %v", what, err)
+	}
+	return time.Since(start)
+}
+
+// at is the q-quantile of the sorted samples s, in seconds.
+func at(s []time.Duration, q float64) float64 {
+	return s[min(int(float64(len(s))*q), len(s)-1)].Seconds()
 }
 
 // reportPeers reports each figure of d beside the peer's p, with the ratio,
@@ -149,11 +161,7 @@ func measureReleases(b *testing.B, run releaseRun, server *gittest.HTTPSServer, 
 	idle := idleCPU(b, run)
 
 	waitFor := func(what string, start time.Time, timeout time.Duration, cond func(context.Context) (bool, error)) time.Duration {
-		err := wait.PollUntilContextTimeout(b.Context(), 5*time.Millisecond, timeout, true, cond)
-		if err != nil {
-			b.Fatalf("%s: %s: %v", run.name(), what, err)
-		}
-		return time.Since(start)
+		return timeUntil(b, run.name()+": "+what, start, timeout, cond)
 	}
 	rolledOut := func(tag string) func(context.Context) (bool, error) {
 		return func(context.Context) (bool, error) {
