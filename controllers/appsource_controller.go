@@ -46,9 +46,9 @@ type AppSourceReconciler struct {
 	// Cache is the informer cache health is read from. It holds only the
 	// objects labelled as ours, and the AppSources.
 	Cache client.Reader
-	// Refs reads the metadata of the Secrets, ConfigMaps and service
-	// accounts AppSources name, whoever made them; a manager's is an
-	// informer cache of their metadata only.
+	// Refs reads the metadata of the service accounts AppSources name, and
+	// of the Secrets and ConfigMaps labelled v1alpha1.WatchLabel, whoever
+	// made them; a manager's is an informer cache of their metadata only.
 	Refs cache.Cache
 	// Mapper tells namespaced kinds from cluster-scoped ones, from discovery.
 	Mapper meta.RESTMapper
@@ -88,6 +88,7 @@ type AppSourceReconciler struct {
 	elected     <-chan struct{}         // closed once this replica leads; nil leads always
 	otherShards labels.Selector         // the AppSources of the other shards, which pushes are forwarded to
 	health      health.Checker          // remembers each object's status by version
+	clusterCaps *clusterCapabilities    // Helm's .Capabilities of the cluster
 }
 
 // The manager's own identity writes only AppSources, their status, events

@@ -20,11 +20,15 @@ import (
 )
 
 // inputsKey names everything a render depends on besides the checkout: the
-// commit, the spec generation, and the content of the Secrets and
+// commit, the spec generation, the cluster's capabilities, and the content of the Secrets and
 // ConfigMaps it reads (decryption keys and Helm values). A change to their
 // labels or annotations changes no input.
 func (r *AppSourceReconciler) inputsKey(ctx context.Context, st *state, commit string) string {
-	parts := []string{commit, fmt.Sprint(st.obj.Generation)}
+	_, caps, err := r.clusterCaps.get()
+	if err != nil {
+		return "" // unknown inputs: render again
+	}
+	parts := []string{commit, fmt.Sprint(st.obj.Generation), "capabilities@" + caps}
 	for _, ref := range referenced(st.obj) {
 		obj, err := r.readRef(ctx, st, ref)
 		if err != nil {
@@ -111,7 +115,8 @@ func referenceKeys(o client.Object) []string {
 }
 
 // referencing maps a Secret or ConfigMap to the AppSources of its namespace
-// that read it, so that a changed key or value is applied at once.
+// that read it, so that a changed key or value is applied at once. Only
+// those labelled v1alpha1.WatchLabel are watched.
 func (r *AppSourceReconciler) referencing(kind string) handler.TypedMapFunc[*metav1.PartialObjectMetadata, reconcile.Request] {
 	return func(ctx context.Context, o *metav1.PartialObjectMetadata) []reconcile.Request {
 		var list v1alpha1.AppSourceList

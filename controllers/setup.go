@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/discovery"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -124,8 +125,10 @@ func NewManager(restCfg *rest.Config, c Config, opts ctrl.Options) (ctrl.Manager
 		opts.Scheme = scheme
 	}
 	restCfg.DisableCompression = !c.APICompression
+	watched := labels.SelectorFromSet(labels.Set{v1alpha1.WatchLabel: "enabled"})
 	refsOpts := cache.Options{Scheme: opts.Scheme, DefaultNamespaces: opts.Cache.DefaultNamespaces,
-		DefaultTransform: keepIdentity}
+		DefaultTransform: keepIdentity, ByObject: map[client.Object]cache.ByObject{
+			metadataOf("Secret"): {Label: watched}, metadataOf("ConfigMap"): {Label: watched}}}
 	inShard, otherShards, err := shardSelectors(c.Shard)
 	if err != nil {
 		return nil, nil, err
@@ -330,6 +333,10 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 	if err != nil {
 		return nil, err
 	}
+	dc, err := discovery.NewDiscoveryClientForConfig(restCfg)
+	if err != nil {
+		return nil, err
+	}
 	checkouts := filepath.Join(c.WorkDir, "driftless-checkouts")
 	if err := os.RemoveAll(checkouts); err != nil {
 		return nil, fmt.Errorf("remove the checkouts of an earlier run: %w", err)
@@ -347,6 +354,7 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 		Shard:                   c.Shard,
 		DefaultServiceAccount:   c.DefaultServiceAccount,
 		Failpoints:              c.Failpoints,
+		clusterCaps:             &clusterCapabilities{discovery: dc},
 	}
 	r.memory.forgetful = c.Forgetful
 	if c.RenderCacheSize > 0 && !c.Forgetful {

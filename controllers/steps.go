@@ -313,10 +313,15 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 	spec := st.obj.Spec
 	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache, Sandbox: r.Sandbox,
 		// A chart found without spec.render.helm is released under the AppSource's name too.
-		Helm: render.HelmOptions{ReleaseName: st.obj.Name, Namespace: spec.TargetNamespace}}
+		Helm: render.HelmOptions{ReleaseName: st.obj.Name, Namespace: spec.TargetNamespace, CRDAnnotations: chartCRDAnnotations("")}}
 	if r.Mapper != nil {
 		opts.IsNamespaced = r.isNamespaced
 	}
+	caps, _, err := r.clusterCaps.get()
+	if err != nil {
+		return opts, err
+	}
+	opts.Capabilities = caps
 	if spec.Render == nil {
 		return opts, nil
 	}
@@ -329,6 +334,7 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 	}
 	opts.Engine = render.Helm
 	opts.Helm.ValuesFiles = h.ValuesFiles
+	opts.Helm.SkipCRDs, opts.Helm.CRDAnnotations = h.CRDs == v1alpha1.CRDsSkip, chartCRDAnnotations(h.CRDs)
 	if h.ReleaseName != "" {
 		opts.Helm.ReleaseName = h.ReleaseName
 	}
@@ -347,6 +353,17 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 		}
 	}
 	return opts, nil
+}
+
+// chartCRDAnnotations are the annotations that make Helm's rules hold for
+// the CRDs of a chart's crds/ under policy: never pruned, and created only
+// when missing unless the policy is CreateReplace.
+func chartCRDAnnotations(policy v1alpha1.CRDPolicy) map[string]string {
+	a := map[string]string{apply.PruneAnnotation: "disabled"}
+	if policy != v1alpha1.CRDsCreateReplace {
+		a[apply.ApplyAnnotation] = apply.IfNotPresent
+	}
+	return a
 }
 
 // apply applies the objects. On failure the inventory keeps both what was

@@ -40,17 +40,13 @@ for name in "$@"; do
 			"-X sigs.k8s.io/kustomize/api/provenance.version=$v -X sigs.k8s.io/kustomize/api/provenance.buildDate=1970-01-01T00:00:00Z"
 		;;
 	helm)
-		v=$(version helm.sh/helm/v3 "$root/hack/helm/go.mod")
-		# Helm's Makefile stamps the default Kubernetes version of `helm template`
-		# from the client-go it is built with: v0.37.x gives 1.37.
-		cg=$(version k8s.io/client-go "$root/hack/helm/go.mod")
-		minor=$(echo "$cg" | cut -d. -f2)
-		flags="-X helm.sh/helm/v3/internal/version.version=$v -X helm.sh/helm/v3/internal/version.metadata="
-		flags+=" -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
-		for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
-			flags+=" -X $pkg.k8sVersionMajor=1 -X $pkg.k8sVersionMinor=$minor"
-		done
-		build helm "$v" helm.sh/helm/v3/cmd/helm "$flags"
+		v=$(version helm.sh/helm/v4 "$root/hack/helm/go.mod")
+		# As Helm's Makefile stamps a release build. The default Kubernetes
+		# version of `helm template` comes from the client-go module the
+		# binary is built with (v0.37.x gives 1.37).
+		flags="-X helm.sh/helm/v4/internal/version.version=$v -X helm.sh/helm/v4/internal/version.metadata="
+		flags+=" -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+		build helm "$v" helm.sh/helm/v4/cmd/helm "$flags"
 		;;
 	sops)
 		v=$(version github.com/getsops/sops/v3 "$root/go.mod")

@@ -220,7 +220,28 @@ type HelmRender struct {
 	// +kubebuilder:validation:Type=object
 	// +optional
 	Values *runtime.RawExtension `json:"values,omitempty"`
+
+	// CRDs says what becomes of the CustomResourceDefinitions in the
+	// chart's crds/ directories: Create (the default) creates those
+	// missing and never changes one that exists, as Helm does; CreateReplace
+	// also updates them to the chart's; Skip leaves them out. Either way
+	// they are never deleted, not even with the AppSource: deleting a CRD
+	// deletes every resource of its kind in the cluster.
+	// +kubebuilder:validation:Enum=Create;CreateReplace;Skip
+	// +kubebuilder:default=Create
+	// +optional
+	CRDs CRDPolicy `json:"crds,omitempty"`
 }
+
+// CRDPolicy says what becomes of a chart's crds/: see HelmRender.CRDs.
+type CRDPolicy string
+
+// The CRD policies.
+const (
+	CRDsCreate        CRDPolicy = "Create"
+	CRDsCreateReplace CRDPolicy = "CreateReplace"
+	CRDsSkip          CRDPolicy = "Skip"
+)
 
 // ValuesReference names a key of a Secret or ConfigMap holding Helm values.
 type ValuesReference struct {

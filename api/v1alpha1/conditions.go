@@ -79,6 +79,13 @@ const (
 	// ShardLabel on an AppSource names the manager shard (--shard) that
 	// reconciles it; AppSources without it belong to the unsharded manager.
 	ShardLabel = "deploy.driftless.dev/shard"
+	// WatchLabel set to "enabled" on a Secret or ConfigMap that AppSources
+	// read (credentials, decryption keys, Helm values) reconciles them as
+	// soon as it changes; any other is read afresh at each reconcile, so
+	// its change reaches the cluster at the next interval. Only labelled
+	// ones are watched: the manager's memory does not grow with the
+	// cluster's Secrets and ConfigMaps.
+	WatchLabel = "deploy.driftless.dev/watch"
 )
 
 // Finalizer lets the controller prune the inventory before an AppSource goes.

@@ -3,4 +3,4 @@
 // Package tools pins the main package that hack/helm builds.
 package tools
 
-import _ "helm.sh/helm/v3/cmd/helm"
+import _ "helm.sh/helm/v4/cmd/helm"

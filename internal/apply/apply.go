@@ -65,11 +65,22 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 
 // applyOne applies one intent unless the Manager knows it would change
 // nothing: the live object is the one it applied, at the resourceVersion
-// it last saw or with the fields we manage as it left them.
+// it last saw or with the fields we manage as it left them; or the intent
+// is annotated IfNotPresent and the object exists.
 func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructured.Unstructured, opts Options) (Change, error) {
 	entry := EntryFor(want)
 	change := Change{Object: Describe(want), Entry: entry}
 	have, err := readLive(ctx, m.reader(c), want)
+	if want.GetAnnotations()[ApplyAnnotation] == IfNotPresent {
+		if err == nil && have == nil {
+			// The cache holds only the objects applied by AppSources.
+			have, err = readLive(ctx, c, want)
+		}
+		if err == nil && have != nil {
+			change.Action, change.Generation = Unchanged, have.GetGeneration()
+			return change, nil
+		}
+	}
 	if err == nil && have != nil && ownedByOther(have.GetLabels(), opts.Owner) && opts.Impersonate != "" {
 		// The cache reads with the manager's permissions: only an account
 		// that may read the object learns whose it is; to any other, it

@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -251,5 +252,40 @@ func waitCached(t *testing.T, obj client.Object) {
 	})
 	if err != nil {
 		t.Fatalf("cache never showed %s at resourceVersion %s: %v", obj.GetName(), obj.GetResourceVersion(), err)
+	}
+}
+
+// TestApplyIfNotPresentOnlyCreates applies objects annotated IfNotPresent:
+// the missing one is created, and neither it nor one made by someone else
+// is changed afterwards.
+func TestApplyIfNotPresentOnlyCreates(t *testing.T) {
+	ns := testNamespace()
+	m, opts := newManager(t, ns)
+	mustApply(t, m, objects(t, namespace(ns)), opts)
+	theirs := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "theirs", Namespace: ns}, Data: map[string]string{"key": "theirs"}}
+	if err := k8s.Create(context.Background(), theirs); err != nil {
+		t.Fatal(err)
+	}
+	createOnly := func(value string) []*unstructured.Unstructured {
+		objs := objects(t, configMap(ns, "theirs", value), configMap(ns, "ours", value))
+		for _, o := range objs {
+			o.SetAnnotations(map[string]string{apply.ApplyAnnotation: apply.IfNotPresent})
+		}
+		return objs
+	}
+	value := func(name string) string {
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(context.Background(), client.ObjectKey{Namespace: ns, Name: name}, cm); err != nil {
+			t.Fatal(err)
+		}
+		return cm.Data["key"]
+	}
+	cs := mustApply(t, m, createOnly("first"), opts)
+	if got := strings.TrimSpace(cs.String()); got != "ConfigMap/"+ns+"/theirs unchanged\nConfigMap/"+ns+"/ours created" {
+		t.Errorf("change set:\n%s", got)
+	}
+	mustApply(t, m, createOnly("second"), opts)
+	if got, want := value("theirs")+" "+value("ours"), "theirs first"; got != want {
+		t.Errorf("values %q, want %q", got, want)
 	}
 }

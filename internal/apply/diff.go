@@ -78,6 +78,10 @@ func (m *Manager) diffOne(ctx context.Context, c client.Client, want *unstructur
 	} else if err != nil {
 		return d, describeError(want, err)
 	}
+	if live != nil && want.GetAnnotations()[ApplyAnnotation] == IfNotPresent {
+		d.Action = DiffNone // left as it is: see applyOne
+		return d, nil
+	}
 	// Without force first: a conflict is worth showing, it means another
 	// manager owns a field we set.
 	dry := want.DeepCopy()

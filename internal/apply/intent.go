@@ -15,6 +15,10 @@ const (
 	NamespaceLabel  = "deploy.driftless.dev/namespace"
 	PruneAnnotation = "deploy.driftless.dev/prune"
 	ForceAnnotation = "deploy.driftless.dev/force"
+	// ApplyAnnotation set to IfNotPresent creates the object when it is
+	// missing and otherwise leaves it as it is, whoever made it.
+	ApplyAnnotation = "deploy.driftless.dev/apply"
+	IfNotPresent    = "IfNotPresent"
 )
 
 // record is what the Manager remembers of an object it applied: enough to

@@ -71,6 +71,13 @@ type HelmOptions struct {
 	// DisableHooks drops the chart's hooks. By default hooks are rendered as
 	// ordinary objects, as `helm template` prints them, except test hooks.
 	DisableHooks bool
+	// SkipCRDs leaves out the objects of the chart's crds/ directories (and
+	// its subcharts'), as `helm template --skip-crds` does.
+	SkipCRDs bool
+	// CRDAnnotations are added to each object of the chart's crds/
+	// directories, over its own: how the caller tells the applier that
+	// Helm's rules hold for them.
+	CRDAnnotations map[string]string
 }
 
 // ValuesSource is one YAML document of Helm values read by the caller.

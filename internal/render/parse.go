@@ -38,7 +38,9 @@ type document struct {
 	data []byte
 	// line is where the document starts in the stream, 1-based.
 	line int
-	// template is the "# Source: " comment Helm writes before each document.
+	// template is the "# Source: " comment Helm writes before each document
+	// it renders; a document without one (the second of a file in a chart's
+	// crds/, which Helm prints as it is) comes from the one before.
 	template string
 }
 
@@ -47,7 +49,7 @@ type document struct {
 func splitDocuments(data []byte) []document {
 	var docs []document
 	cur := document{line: 1}
-	start, lineNo := 0, 0
+	start, lineNo, sourced := 0, 0, false
 	for pos := 0; pos < len(data); {
 		end := bytes.IndexByte(data[pos:], '\n')
 		next := len(data)
@@ -58,10 +60,10 @@ func splitDocuments(data []byte) []document {
 		if isSeparator(data[pos:next]) {
 			cur.data = data[start:pos]
 			docs = append(docs, cur)
-			cur = document{line: lineNo + 1}
-			start = next
-		} else if t, ok := bytes.CutPrefix(data[pos:next], []byte("# Source: ")); ok && cur.template == "" {
-			cur.template = strings.TrimSpace(string(t))
+			cur = document{line: lineNo + 1, template: cur.template}
+			start, sourced = next, false
+		} else if t, ok := bytes.CutPrefix(data[pos:next], []byte("# Source: ")); ok && !sourced {
+			cur.template, sourced = strings.TrimSpace(string(t)), true
 		}
 		pos = next
 	}

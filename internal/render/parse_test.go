@@ -16,7 +16,9 @@ func TestSplitDocuments(t *testing.T) {
 	if want := []int{1, 9, 14, 15}; !reflect.DeepEqual(lines, want) {
 		t.Fatalf("document lines = %v, want %v", lines, want)
 	}
-	if docs[0].template != "chart/templates/a.yaml" || docs[1].template != "" {
+	// The second document has no "# Source: " of its own: it is the next of
+	// the same file, as in a chart's crds/, which Helm prints as it is.
+	if docs[0].template != "chart/templates/a.yaml" || docs[1].template != "chart/templates/a.yaml" {
 		t.Fatalf("templates = %q, %q", docs[0].template, docs[1].template)
 	}
 	if string(docs[3].data) != "--- not a separator\n" {
@@ -70,5 +72,22 @@ func TestParseNumbers(t *testing.T) {
 	spec := objs[0].u.Object["spec"].(map[string]any)
 	if spec["replicas"] != int64(3) || spec["ratio"] != 0.5 || spec["paused"] != true {
 		t.Fatalf("spec = %#v, want int64 3, float 0.5 and YAML 1.1 true as kubectl reads them", spec)
+	}
+}
+
+func TestFromCRDsDir(t *testing.T) {
+	for template, want := range map[string]bool{
+		"web/crds/widgets.yaml":                 true,
+		"web/charts/db/crds/tables.yaml":        true,
+		"web/charts/db/charts/x/crds/a/b.yaml":  true,
+		"web/templates/crds/widgets.yaml":       false,
+		"web/templates/crds.yaml":               false,
+		"crds/widgets.yaml":                     false,
+		"web/charts/db/templates/crds/old.yaml": false,
+		"":                                      false,
+	} {
+		if got := fromCRDsDir(template); got != want {
+			t.Errorf("fromCRDsDir(%q) = %v, want %v", template, got, want)
+		}
 	}
 }

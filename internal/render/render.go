@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
+	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
@@ -158,7 +160,49 @@ func runEngine(c *checkout, engine Engine, dir string, opts Options) ([]object, 
 	if int64(len(out)) > opts.Limits.MaxBytes {
 		return nil, failf(LimitExceeded, dir, 0, "render produces more than %d bytes of YAML", opts.Limits.MaxBytes)
 	}
-	return parseGenerated(out, dir, opts.Limits)
+	objs, err := parseGenerated(out, dir, opts.Limits)
+	if err != nil || engine != Helm {
+		return objs, err
+	}
+	return chartCRDs(objs, opts.Helm), nil
+}
+
+// chartCRDs drops the objects of a chart's crds/ directories, or adds the
+// caller's annotations to them.
+func chartCRDs(objs []object, opts HelmOptions) []object {
+	if !opts.SkipCRDs && len(opts.CRDAnnotations) == 0 {
+		return objs
+	}
+	out := objs[:0]
+	for _, o := range objs {
+		switch {
+		case !fromCRDsDir(o.template):
+		case opts.SkipCRDs:
+			continue
+		default:
+			annotations := o.u.GetAnnotations()
+			if annotations == nil {
+				annotations = map[string]string{}
+			}
+			maps.Copy(annotations, opts.CRDAnnotations)
+			o.u.SetAnnotations(annotations)
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+// fromCRDsDir reports whether a Helm source path ("web/crds/a.yaml",
+// "web/charts/db/crds/b.yaml") is in the crds/ directory of a chart or
+// subchart, which Helm prints as it is, untemplated.
+func fromCRDsDir(template string) bool {
+	parts := strings.Split(template, "/")
+	for i, p := range parts[:max(len(parts)-1, 0)] {
+		if p == "crds" && (i == 1 || i >= 3 && parts[i-2] == "charts") {
+			return true
+		}
+	}
+	return false
 }
 
 // parseGenerated parses an engine's YAML stream. Its lines are not lines of

@@ -2,8 +2,10 @@ package render
 
 import (
 	"context"
+	"maps"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +108,36 @@ func TestRenderApplyOrder(t *testing.T) {
 		if i > 0 && o.GetNamespace() != "shop" {
 			t.Errorf("%s in namespace %q, want shop", kinds(objs)[i], o.GetNamespace())
 		}
+	}
+}
+
+// TestRenderChartCRDs renders the shop chart, whose crds/ holds a CRD and
+// whose templates a Widget: the caller's annotations go on the CRD alone,
+// and SkipCRDs leaves it out.
+func TestRenderChartCRDs(t *testing.T) {
+	render := func(h HelmOptions) map[string]*unstructured.Unstructured {
+		h.ReleaseName, h.Namespace, h.ValuesFiles = "web", "shop", []string{"values-prod.yaml"}
+		objs, err := Render(context.Background(), Options{Root: helmCorpus, Path: "shop", Helm: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		byKind := map[string]*unstructured.Unstructured{}
+		for _, o := range objs {
+			byKind[o.GetKind()] = o
+		}
+		return byKind
+	}
+	marks := map[string]string{"example.com/mark": "chart-crd"}
+	objs := render(HelmOptions{CRDAnnotations: marks})
+	if got := objs["CustomResourceDefinition"].GetAnnotations()["example.com/mark"]; got != "chart-crd" {
+		t.Errorf("the CRD of crds/ is annotated %q, want chart-crd", got)
+	}
+	if got := objs["Widget"].GetAnnotations()["example.com/mark"]; got != "" {
+		t.Errorf("the Widget of templates/ is annotated %q, want nothing", got)
+	}
+	objs = render(HelmOptions{SkipCRDs: true})
+	if objs["CustomResourceDefinition"] != nil || objs["Widget"] == nil {
+		t.Errorf("with SkipCRDs: %v, want the Widget and no CRD", slices.Sorted(maps.Keys(objs)))
 	}
 }
 

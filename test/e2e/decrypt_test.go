@@ -20,7 +20,7 @@ func TestEncryptedSecretIsDecryptedOnlyWithTheRightKey(t *testing.T) {
 	wrong, _ := age.GenerateX25519Identity()
 	const canary = "canary-sops-value-3c9e"
 	commitEncryptedSecret(t, app, right, canary)
-	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns},
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns, Labels: watched},
 		StringData: map[string]string{"team.agekey": wrong.String()}}
 	if err := k8s.Create(t.Context(), keys); err != nil {
 		t.Fatal(err)

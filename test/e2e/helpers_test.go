@@ -18,6 +18,10 @@ import (
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 )
 
+// watched are the labels of a Secret or ConfigMap whose changes reconcile
+// the AppSources that read it at once.
+var watched = map[string]string{v1alpha1.WatchLabel: "enabled"}
+
 // newNamespace creates a namespace for one test and deletes it afterwards.
 func newNamespace(t testing.TB) string {
 	t.Helper()

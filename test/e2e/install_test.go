@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -354,13 +355,27 @@ func tokenKubeconfig(t *testing.T, ns, name string) string {
 // buildBinary builds the module's package pkg into a temporary folder.
 func buildBinary(t testing.TB, pkg string) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), filepath.Base(pkg))
+	built.Lock()
+	defer built.Unlock()
+	if bin, ok := built.bins[pkg]; ok {
+		return bin
+	}
+	bin := filepath.Join(built.dir, filepath.Base(pkg))
 	build := exec.Command("go", "build", "-o", bin, pkg)
 	build.Dir = moduleRoot(t)
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
 	}
+	built.bins[pkg] = bin
 	return bin
+}
+
+// built are the binaries buildBinary built, by package, in dir: each is
+// built once per test process, from the sources as they were then.
+var built struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
 }
 
 // moduleRoot is the folder of the module's go.mod.

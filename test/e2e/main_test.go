@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"testing"
 
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -46,6 +47,7 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer cluster.Stop()
+	defer os.RemoveAll(built.dir)
 	return m.Run()
 }
 
@@ -57,12 +59,16 @@ func setup() error {
 	}
 	log.SetLogger(logger)
 	ctx := context.Background()
-	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, v1alpha1.AddToScheme} {
+	var err error
+	if built.dir, err = os.MkdirTemp("", "driftless-e2e-bin-"); err != nil {
+		return err
+	}
+	built.bins = map[string]string{}
+	for _, add := range []func(*runtime.Scheme) error{clientgoscheme.AddToScheme, apiextensionsv1.AddToScheme, v1alpha1.AddToScheme} {
 		if err := add(scheme); err != nil {
 			return err
 		}
 	}
-	var err error
 	opts := localcluster.DefaultOptions()
 	opts.Nodes = 3 // room for a 100-Deployment release to surge (110 pods a node)
 	if cluster, err = localcluster.Start(ctx, opts); err != nil {

@@ -33,7 +33,7 @@ func newGitApp(t testing.TB) *gitApp {
 	app.repo = app.server.NewRepo(t, "app.git")
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:1"))
 	app.repo.Commit("first")
-	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: app.ns}, Data: map[string][]byte{
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "git-auth", Namespace: app.ns, Labels: watched}, Data: map[string][]byte{
 		"username": []byte("u"), "password": []byte(app.server.Password), "caFile": app.server.CAPEM,
 	}}
 	if err := k8s.Create(t.Context(), auth); err != nil {

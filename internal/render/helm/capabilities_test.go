@@ -25,7 +25,7 @@ func TestCapabilities(t *testing.T) {
 		opts Options
 		want []string
 	}{
-		{"offline", Options{}, []string{`kube: "` + DefaultKubeVersion + `"`, `hpa: "true"`, `widget: "false"`, `helm: "v3.22.0"`}},
+		{"offline", Options{}, []string{`kube: "` + DefaultKubeVersion + `"`, `hpa: "true"`, `widget: "false"`, `helm: "v4.3.2"`}},
 		{"cluster", Options{KubeVersion: "v1.31.4", APIVersions: []string{"v1", "apps/v1", "shop.example.com/v1/Widget"}},
 			[]string{`kube: "v1.31.4"`, `hpa: "false"`, `widget: "true"`}},
 	}
@@ -55,7 +55,7 @@ func TestHelmVersionMatchesGoMod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "helm.sh/helm/v3 " + helmVersion; !strings.Contains(string(data), want) {
+	if want := "helm.sh/helm/v4 " + helmVersion; !strings.Contains(string(data), want) {
 		t.Fatalf("go.mod does not require %s: update helmVersion", want)
 	}
 }

@@ -11,9 +11,10 @@ import (
 	"path"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/ignore"
+	chartarchive "helm.sh/helm/v4/pkg/chart/loader/archive"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	"helm.sh/helm/v4/pkg/chart/v2/loader"
+	"helm.sh/helm/v4/pkg/ignore"
 )
 
 // ErrChartTooLarge is a chart whose files, archives decompressed, exceed
@@ -65,7 +66,7 @@ type chartWalker struct {
 	budget  int64
 	limit   int64
 	bounded bool
-	files   []*loader.BufferedFile
+	files   []*chartarchive.BufferedFile
 	walking map[string]bool
 }
 
@@ -112,9 +113,6 @@ func (w *chartWalker) add(name, rel string, fi fs.FileInfo) error {
 	if !fi.Mode().IsRegular() {
 		return fmt.Errorf("cannot load irregular file %s as it has file mode type bits set", name)
 	}
-	if fi.Size() > loader.MaxDecompressedFileSize {
-		return fmt.Errorf("chart file %q is larger than the maximum file size %d", fi.Name(), loader.MaxDecompressedFileSize)
-	}
 	if err := w.spend(name, fi.Size()); err != nil {
 		return err
 	}
@@ -122,7 +120,7 @@ func (w *chartWalker) add(name, rel string, fi fs.FileInfo) error {
 	if err != nil {
 		return err
 	}
-	w.files = append(w.files, &loader.BufferedFile{Name: rel, Data: bytes.TrimPrefix(data, utf8BOM)})
+	w.files = append(w.files, &chartarchive.BufferedFile{Name: rel, ModTime: fi.ModTime(), Data: bytes.TrimPrefix(data, utf8BOM)})
 	return nil
 }
 

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
 )
 
 // ErrSchemaRef is a values.schema.json that refers to another document:

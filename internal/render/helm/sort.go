@@ -6,8 +6,8 @@ import (
 	"strings"
 	"sync"
 
-	helmrelease "helm.sh/helm/v3/pkg/release"
-	"helm.sh/helm/v3/pkg/releaseutil"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
+	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 )
 
 // partBytes is how many bytes of YAML make it worth sorting on another
@@ -97,27 +97,20 @@ func partition(files map[string]string, n int) []map[string]string {
 }
 
 // cutAt returns the first place at or after offset where content can be cut
-// in two without changing the documents Helm splits it into, -1 if none: a
-// "\n---" that starts a separator of its own. Its "\n" must follow neither
-// white space nor "-", so no separator before can have swallowed it.
+// in two without changing the documents Helm splits it into, -1 if none:
+// the start of a line that starts with "---", which Helm 4 takes for a
+// separator whatever precedes it (the "\n" before stays with the document
+// it ends).
 func cutAt(content string, offset int) int {
-	for offset = max(offset, 1); offset < len(content); {
-		i := strings.Index(content[offset:], "\n---")
-		if i < 0 {
-			return -1
-		}
-		c := offset + i
-		if !isSpace(content[c-1]) && content[c-1] != '-' {
-			return c
-		}
-		offset = c + 1
+	offset = max(offset, 1)
+	if offset >= len(content) {
+		return -1
 	}
-	return -1
-}
-
-// isSpace is \s of Go's regular expressions.
-func isSpace(b byte) bool {
-	return b == ' ' || b == '\t' || b == '\n' || b == '\f' || b == '\r'
+	i := strings.Index(content[offset-1:], "\n---")
+	if i < 0 {
+		return -1
+	}
+	return offset + i
 }
 
 func baseName(p string) string { return p[strings.LastIndex(p, "/")+1:] }

@@ -8,14 +8,16 @@ import (
 	"slices"
 	"strings"
 
-	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/engine"
-	helmrelease "helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v4/pkg/chart/common"
+	commonutil "helm.sh/helm/v4/pkg/chart/common/util"
+	chart "helm.sh/helm/v4/pkg/chart/v2"
+	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
+	"helm.sh/helm/v4/pkg/engine"
+	helmrelease "helm.sh/helm/v4/pkg/release/v1"
 )
 
 // DefaultKubeVersion is the Kubernetes version .Capabilities reports offline:
-// the one `helm template` v3.22.0 assumes, from the client-go it is built with.
+// the one `helm template` v4.3.2 assumes, from the client-go it is built with.
 const DefaultKubeVersion = "v1.37.0"
 
 // FS is the confined, read-only view of the checkout a render reads through.
@@ -108,19 +110,19 @@ func checkChart(chrt *chart.Chart) error {
 // release renders the chart as a client-side `helm install --dry-run` does
 // and prints it as `helm template` does: CRDs, then the manifests in Helm's
 // install order, then the hooks (but tests) unless disabled.
-func release(chrt *chart.Chart, vals map[string]any, opts Options, caps *chartutil.Capabilities) ([]byte, error) {
+func release(chrt *chart.Chart, vals map[string]any, opts Options, caps *common.Capabilities) ([]byte, error) {
 	if err := chartutil.ValidateReleaseName(opts.ReleaseName); err != nil {
 		return nil, fmt.Errorf("release name %q: %w", opts.ReleaseName, err)
 	}
-	if err := chartutil.ProcessDependenciesWithMerge(chrt, vals); err != nil {
+	if err := chartutil.ProcessDependencies(chrt, vals); err != nil {
 		return nil, err
 	}
 	ns := opts.Namespace
 	if ns == "" {
 		ns = "default"
 	}
-	rel := chartutil.ReleaseOptions{Name: opts.ReleaseName, Namespace: ns, Revision: 1, IsInstall: true}
-	values, err := chartutil.ToRenderValuesWithSchemaValidation(chrt, vals, rel, caps, false)
+	rel := common.ReleaseOptions{Name: opts.ReleaseName, Namespace: ns, Revision: 1, IsInstall: true}
+	values, err := commonutil.ToRenderValuesWithSchemaValidation(chrt, vals, rel, caps, false)
 	if err != nil {
 		return nil, err
 	}
@@ -163,28 +165,32 @@ func isTestHook(h *helmrelease.Hook) bool {
 }
 
 // capabilities returns .Capabilities: the given cluster, or what `helm
-// template` v3.22.0 assumes offline.
-func capabilities(opts Options) (*chartutil.Capabilities, error) {
+// template` v4.3.2 assumes offline.
+func capabilities(opts Options) (*common.Capabilities, error) {
 	version := opts.KubeVersion
 	if version == "" {
 		version = DefaultKubeVersion
 	}
-	kv, err := chartutil.ParseKubeVersion(version)
+	kv, err := common.ParseKubeVersion(version)
 	if err != nil {
 		return nil, fmt.Errorf("kube version %q: %w", version, err)
 	}
-	caps := chartutil.DefaultCapabilities.Copy()
+	caps := common.DefaultCapabilities.Copy()
 	caps.KubeVersion = *kv
 	if opts.APIVersions != nil {
-		caps.APIVersions = chartutil.VersionSet(append([]string(nil), opts.APIVersions...))
+		caps.APIVersions = common.VersionSet(append([]string(nil), opts.APIVersions...))
 	}
+	// What a release build of the helm CLI reports, built with the same Go
+	// and client-go; Helm's own defaults differ in a test binary.
 	caps.HelmVersion.Version = helmVersion
 	caps.HelmVersion.GitTreeState = "clean"
+	caps.HelmVersion.GoVersion = runtime.Version()
+	caps.HelmVersion.KubeClientVersion = DefaultKubeVersion[:strings.LastIndexByte(DefaultKubeVersion, '.')]
 	return caps, nil
 }
 
 // helmVersion is .Capabilities.HelmVersion.Version: the version of the Helm
 // module built in, as a release build of helm stamps it (a library build
-// reports only "v3.22"). TestHelmVersionMatchesGoMod keeps it in step with
+// reports only "v4.3"). TestHelmVersionMatchesGoMod keeps it in step with
 // go.mod.
-const helmVersion = "v3.22.0"
+const helmVersion = "v4.3.2"
