@@ -85,6 +85,7 @@ type AppSourceReconciler struct {
 
 	memory      memory                  // what is remembered of each AppSource: see memory
 	pushes      chan event.GenericEvent // AppSources a webhook push asks to reconcile
+	forwards    chan forwardedPush      // pushes for AppSources this replica does not queue
 	elected     <-chan struct{}         // closed once this replica leads; nil leads always
 	otherShards labels.Selector         // the AppSources of the other shards, which pushes are forwarded to
 	health      health.Checker          // remembers each object's status by version
@@ -116,6 +117,10 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		return []reconcile.Request{{NamespacedName: key}}
 	})
 	r.pushes = make(chan event.GenericEvent, 1024)
+	r.forwards = make(chan forwardedPush, 1024)
+	if err := mgr.Add(everyReplica(r.forwardPushes)); err != nil {
+		return err
+	}
 	// Indexes, so that a change to a Secret, a ConfigMap or an AppSource
 	// finds the AppSources that read or follow it without listing them all.
 	ctx := context.Background()

@@ -99,6 +99,11 @@ func referenced(obj *v1alpha1.AppSource) []objectRef {
 			refs = append(refs, objectRef{v.Kind, v.Name})
 		}
 	}
+	if obj.Spec.Render != nil && obj.Spec.Render.Kustomize != nil {
+		for _, v := range obj.Spec.Render.Kustomize.SubstituteFrom {
+			refs = append(refs, objectRef{v.Kind, v.Name})
+		}
+	}
 	return refs
 }
 

@@ -6,11 +6,13 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -325,14 +327,22 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 	if spec.Render == nil {
 		return opts, nil
 	}
-	if spec.Render.Kustomize != nil {
-		opts.Engine = render.Kustomize
+	if k := spec.Render.Kustomize; k != nil {
+		opts.Engine, opts.PostBuild = render.Kustomize, postBuild(k.PostBuild)
+		vars, err := r.variables(ctx, st, k)
+		if err != nil {
+			return opts, err
+		}
+		opts.Substitute = vars
 	}
 	h := spec.Render.Helm
 	if h == nil {
 		return opts, nil
 	}
 	opts.Engine = render.Helm
+	if h.PostRender != nil {
+		opts.PostBuild = postBuild(*h.PostRender)
+	}
 	opts.Helm.ValuesFiles = h.ValuesFiles
 	opts.Helm.SkipCRDs, opts.Helm.CRDAnnotations = h.CRDs == v1alpha1.CRDsSkip, chartCRDAnnotations(h.CRDs)
 	if h.ReleaseName != "" {
@@ -353,6 +363,23 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 		}
 	}
 	return opts, nil
+}
+
+// postBuild maps the spec's patches and images to the render's.
+func postBuild(p v1alpha1.PostBuild) render.PostBuild {
+	var out render.PostBuild
+	for _, patch := range p.Patches {
+		rp := render.Patch{Patch: patch.Patch}
+		if t := patch.Target; t != nil {
+			rp.Target = &render.PatchTarget{Group: t.Group, Version: t.Version, Kind: t.Kind, Name: t.Name, Namespace: t.Namespace,
+				LabelSelector: t.LabelSelector, AnnotationSelector: t.AnnotationSelector}
+		}
+		out.Patches = append(out.Patches, rp)
+	}
+	for _, img := range p.Images {
+		out.Images = append(out.Images, render.Image{Name: img.Name, NewName: img.NewName, NewTag: img.NewTag, Digest: img.Digest})
+	}
+	return out
 }
 
 // chartCRDAnnotations are the annotations that make Helm's rules hold for
@@ -495,6 +522,54 @@ func (r *AppSourceReconciler) valuesFrom(ctx context.Context, st *state, ref v1a
 		return nil, nil
 	}
 	return nil, failed(v1alpha1.BuildFailedReason, fmt.Errorf("valuesFrom %s: not found", name))
+}
+
+// variablePattern is what a variable's name must match, as with Flux.
+var variablePattern = regexp.MustCompile(`^[_[:alpha:]][_[:alpha:][:digit:]]*$`)
+
+// variables are the variables of substitution: every key of substituteFrom's
+// objects, in order, then substitute's; nil when neither is set. A missing
+// object that is not optional, or a key that cannot name a variable, is
+// BuildFailed naming it.
+func (r *AppSourceReconciler) variables(ctx context.Context, st *state, k *v1alpha1.KustomizeRender) (map[string]string, error) {
+	if k.Substitute == nil && k.SubstituteFrom == nil {
+		return nil, nil
+	}
+	vars := map[string]string{}
+	for _, ref := range k.SubstituteFrom {
+		name := ref.Kind + "/" + ref.Name
+		obj, err := r.readRef(ctx, st, objectRef{ref.Kind, ref.Name})
+		switch {
+		case apierrors.IsNotFound(err) && ref.Optional:
+			continue
+		case apierrors.IsNotFound(err):
+			return nil, failed(v1alpha1.BuildFailedReason, fmt.Errorf("substituteFrom %s: not found", name))
+		case err != nil:
+			return nil, failed(v1alpha1.AccessDeniedReason, fmt.Errorf("read %s: %w", name, err))
+		}
+		data := map[string]string{}
+		switch o := obj.(type) {
+		case *corev1.Secret:
+			for key, v := range o.Data {
+				data[key] = string(v)
+			}
+		case *corev1.ConfigMap:
+			maps.Copy(data, o.Data)
+		}
+		for key, v := range data {
+			if !variablePattern.MatchString(key) {
+				return nil, failed(v1alpha1.BuildFailedReason, fmt.Errorf("substituteFrom %s: key %q cannot name a variable (want %s)", name, key, variablePattern))
+			}
+			vars[key] = v
+		}
+	}
+	for key, v := range k.Substitute {
+		if !variablePattern.MatchString(key) {
+			return nil, stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("spec.render.kustomize.substitute: %q cannot name a variable (want %s)", key, variablePattern))
+		}
+		vars[key] = v
+	}
+	return vars, nil
 }
 
 // isNamespaced asks discovery; for a kind it does not know (a CRD of the same

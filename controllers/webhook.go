@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -23,13 +24,25 @@ import (
 // leader queues the reconciles of its shard's AppSources itself; the
 // others, and every AppSource when this replica is not the leader, get the
 // reconcile-request annotation, which their shard's leader watches, as
-// Flux's Receiver does it.
+// Flux's Receiver does it (see forwardPushes).
 func (r *AppSourceReconciler) OnPush(p webhook.Push) {
 	leading := r.leading()
 	if leading {
 		r.queuePush(p)
 	}
-	go r.forwardPush(p, leading)
+	select {
+	case r.forwards <- forwardedPush{p, leading}:
+	default:
+		// The AppSources are due anyway: their interval catches the push.
+		log.Log.Info("webhook: forwarding queue full, push left to the interval", "receiver", p.Receiver, "ref", p.Ref)
+	}
+}
+
+// forwardedPush is a push to forward, and whether this replica led when
+// it arrived (and so queued its own shard's AppSources).
+type forwardedPush struct {
+	push    webhook.Push
+	leading bool
 }
 
 // leading reports whether this replica is the leader (always, without
@@ -46,28 +59,54 @@ func (r *AppSourceReconciler) leading() bool {
 	}
 }
 
-// forwardPush annotates the AppSources following p that this replica does
-// not reconcile: those of other shards, and all when it is not the leader.
-// They are read from the API server, a page at a time.
-func (r *AppSourceReconciler) forwardPush(p webhook.Push, leading bool) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+// forwardPushes forwards pushes until ctx ends, on every replica. The
+// pushes that arrive while it forwards are taken together: a burst of
+// pushes (one per repository of a release) costs one paged List of the
+// AppSources, not one each.
+func (r *AppSourceReconciler) forwardPushes(ctx context.Context) error {
+	for {
+		var batch []forwardedPush
+		select {
+		case <-ctx.Done():
+			return nil
+		case f := <-r.forwards:
+			batch = append(batch, f)
+		}
+		for more := true; more; {
+			select {
+			case f := <-r.forwards:
+				batch = append(batch, f)
+			default:
+				more = false
+			}
+		}
+		r.forward(ctx, batch)
+	}
+}
+
+// forward annotates the AppSources following a push of batch that this
+// replica did not queue: those of other shards, and all when it did not
+// lead. They are read from the API server, a page at a time.
+func (r *AppSourceReconciler) forward(ctx context.Context, batch []forwardedPush) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	log := log.FromContext(ctx).WithValues("receiver", p.Receiver, "ref", p.Ref)
-	sel := labels.Everything()
-	if leading {
-		sel = r.otherShards
+	log := log.FromContext(ctx).WithValues("pushes", len(batch))
+	sel := r.otherShards
+	if slices.ContainsFunc(batch, func(f forwardedPush) bool { return !f.leading }) {
+		sel = labels.Everything()
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	patch := fmt.Appendf(nil, `{"metadata":{"annotations":{%q:%q}}}`, v1alpha1.ReconcileRequestAnnotation, now)
 	var list v1alpha1.AppSourceList
 	for {
 		if err := r.Live.List(ctx, &list, client.MatchingLabelsSelector{Selector: sel}, client.Limit(500), client.Continue(list.Continue)); err != nil {
-			log.Error(err, "webhook: list AppSources to forward a push to")
+			log.Error(err, "webhook: list AppSources to forward pushes to")
 			return
 		}
 		for i := range list.Items {
 			obj := &list.Items[i]
-			if !follows(obj, p) {
+			otherShard := r.otherShards.Matches(labels.Set(obj.Labels))
+			if !slices.ContainsFunc(batch, func(f forwardedPush) bool { return (!f.leading || otherShard) && follows(obj, f.push) }) {
 				continue
 			}
 			if err := r.Patch(ctx, obj, client.RawPatch(types.MergePatchType, patch)); err != nil && !apierrors.IsNotFound(err) {

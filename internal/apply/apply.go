@@ -77,6 +77,10 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 			have, err = readLive(ctx, c, want)
 		}
 		if err == nil && have != nil {
+			// Remembered as it is, so that the drift check passes over it
+			// while nobody changes it.
+			m.remember(entry.ID, record{uid: string(have.GetUID()), intent: hashIntent(want),
+				fields: hashOwnedFields(have.GetManagedFields()), resourceVersion: have.GetResourceVersion()})
 			change.Action, change.Generation = Unchanged, have.GetGeneration()
 			return change, nil
 		}

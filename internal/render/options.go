@@ -2,6 +2,8 @@ package render
 
 import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	"github.com/driftless-dev/driftless/internal/render/kustomize"
 )
 
 // Engine names the renderer that turns a directory into objects.
@@ -34,6 +36,15 @@ type Options struct {
 	// TargetNamespace is given to every namespaced object that names no
 	// namespace. With Helm it defaults to Helm.Namespace.
 	TargetNamespace string
+	// PostBuild patches the engine's objects and overrides their images,
+	// whatever the engine.
+	PostBuild PostBuild
+	// Substitute, when not nil, replaces ${var} and its bash-like forms in
+	// the objects (after PostBuild) with these variables, with Flux's
+	// syntax; an object annotated deploy.driftless.dev/substitute (or
+	// kustomize.toolkit.fluxcd.io/substitute): disabled is left alone, and
+	// a variable with no value and no default is an error.
+	Substitute map[string]string
 	// Capabilities describes the target cluster, for Helm's .Capabilities.
 	// The zero value means offline: Helm's defaults.
 	Capabilities Capabilities
@@ -79,6 +90,17 @@ type HelmOptions struct {
 	// Helm's rules hold for them.
 	CRDAnnotations map[string]string
 }
+
+// PostBuild changes rendered objects as a kustomization over them would:
+// patches, then image overrides.
+type PostBuild = kustomize.PostBuild
+
+// Patch, PatchTarget and Image are the parts of a PostBuild.
+type (
+	Patch       = kustomize.Patch
+	PatchTarget = kustomize.Target
+	Image       = kustomize.Image
+)
 
 // ValuesSource is one YAML document of Helm values read by the caller.
 type ValuesSource struct {

@@ -84,6 +84,13 @@ func isSeparator(line []byte) bool {
 // every document. Empty documents are skipped and v1 Lists are expanded.
 // Large streams are parsed on every processor, in document order.
 func parseStream(data []byte, file string, limits Limits) ([]object, error) {
+	return parseSubstituting(data, file, limits, nil)
+}
+
+// parseSubstituting is parseStream that, when vars is not nil, substitutes
+// them in each document's text (see substitute) before decoding it, unless
+// the document opts out.
+func parseSubstituting(data []byte, file string, limits Limits, vars map[string]string) ([]object, error) {
 	docs := splitDocuments(data)
 	parsed := make([][]object, len(docs))
 	errs := make([]error, len(docs))
@@ -94,7 +101,7 @@ func parseStream(data []byte, file string, limits Limits) ([]object, error) {
 		go func() {
 			defer wg.Done()
 			for i := w; i < len(docs); i += workers {
-				parsed[i], errs[i] = parseDocument(docs[i], file, limits)
+				parsed[i], errs[i] = parseDocument(docs[i], file, limits, vars)
 			}
 		}()
 	}
@@ -112,8 +119,9 @@ func parseStream(data []byte, file string, limits Limits) ([]object, error) {
 // parallelDocs is how many documents make it worth another goroutine.
 const parallelDocs = 64
 
-// parseDocument parses one document into zero, one or (for a List) more objects.
-func parseDocument(doc document, file string, limits Limits) ([]object, error) {
+// parseDocument parses one document into zero, one or (for a List) more
+// objects, substituting vars first unless vars is nil.
+func parseDocument(doc document, file string, limits Limits, vars map[string]string) ([]object, error) {
 	at := func(err error) *Error {
 		e := &Error{Reason: BuildFailed, File: file, Line: doc.line, Err: err}
 		if doc.template != "" {
@@ -150,6 +158,15 @@ func parseDocument(doc document, file string, limits Limits) ([]object, error) {
 		return nil, e
 	}
 	u := &unstructured.Unstructured{Object: m}
+	if vars != nil && bytes.Contains(doc.data, []byte("${")) && !substitutionDisabled(u) {
+		data, err := substitute(doc.data, vars)
+		if err != nil {
+			return nil, at(fmt.Errorf("%s: %w", describe(u), err))
+		}
+		substituted := doc
+		substituted.data = data
+		return parseDocument(substituted, file, limits, nil)
+	}
 	if u.GetAPIVersion() == "v1" && u.GetKind() == "List" {
 		return expandList(u, file, doc)
 	}

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
 	"path"
 	"strings"
@@ -14,7 +15,7 @@ var manifestExts = map[string]bool{".yaml": true, ".yml": true, ".json": true}
 // documents. Hidden files and directories (".git", ".github") are skipped.
 // Symbolic links are followed inside the checkout; a link back to a
 // directory being walked is an error rather than an endless walk.
-func renderPlain(c *checkout, dir string, limits Limits) ([]object, error) {
+func renderPlain(c *checkout, dir string, limits Limits, vars map[string]string) ([]object, error) {
 	files, err := manifests(c, dir, map[string]bool{})
 	if err != nil {
 		return nil, err
@@ -25,7 +26,7 @@ func renderPlain(c *checkout, dir string, limits Limits) ([]object, error) {
 		if err != nil {
 			return nil, fileError(c, name, err)
 		}
-		got, err := parseStream(data, name, limits)
+		got, err := parseSubstituting(data, name, limits, vars)
 		if err != nil {
 			return nil, err
 		}
@@ -35,6 +36,29 @@ func renderPlain(c *checkout, dir string, limits Limits) ([]object, error) {
 		}
 	}
 	return objs, nil
+}
+
+// plainStream is the files renderPlain reads, in its order, as one YAML
+// stream.
+func plainStream(c *checkout, dir string, limits Limits) ([]byte, error) {
+	files, err := manifests(c, dir, map[string]bool{})
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	for _, name := range files {
+		data, err := c.ReadFile(name)
+		if err != nil {
+			return nil, fileError(c, name, err)
+		}
+		b.WriteString("---\n")
+		b.Write(data)
+		b.WriteString("\n")
+		if int64(b.Len()) > limits.MaxBytes {
+			return nil, failf(LimitExceeded, dir, 0, "render produces more than %d bytes of YAML", limits.MaxBytes)
+		}
+	}
+	return b.Bytes(), nil
 }
 
 // manifests lists the manifest files under dir, sorted. walking holds the

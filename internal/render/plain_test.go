@@ -24,7 +24,7 @@ func TestRenderPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	objs, err := renderPlain(c, "app", DefaultLimits())
+	objs, err := renderPlain(c, "app", DefaultLimits(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +32,7 @@ func TestRenderPlain(t *testing.T) {
 	if got := names(objs); !reflect.DeepEqual(got, want) {
 		t.Fatalf("objects = %v, want %v", got, want)
 	}
-	if _, err := renderPlain(c, "cycle", DefaultLimits()); err == nil {
+	if _, err := renderPlain(c, "cycle", DefaultLimits(), nil); err == nil {
 		t.Fatal("a directory linking to itself: want an error")
 	}
 }

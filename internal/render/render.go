@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 
 	"github.com/driftless-dev/driftless/internal/render/helm"
 	"github.com/driftless-dev/driftless/internal/render/kustomize"
@@ -133,20 +135,61 @@ func engineFor(c *checkout, dir string, engine Engine) (Engine, error) {
 	switch engine {
 	case Auto:
 		return detect(c, dir)
-	case Kustomize, Helm, Plain:
+	case Kustomize:
+		// Plain YAML, which PostBuild may patch, when dir holds no
+		// kustomization (and no chart).
+		if detected, err := detect(c, dir); err != nil || detected == Plain {
+			return detected, err
+		}
+		return Kustomize, nil
+	case Helm, Plain:
 		return engine, nil
 	default:
 		return Auto, failf(BuildFailed, "", 0, "unknown engine %q", engine)
 	}
 }
 
-// runEngine runs one engine.
+// runEngine runs one engine, then opts.PostBuild over its YAML, and parses
+// the result, substituting opts.Substitute in each document's text (after
+// the patches, as Flux does).
 func runEngine(c *checkout, engine Engine, dir string, opts Options) ([]object, error) {
+	if engine == Plain && opts.PostBuild.Empty() {
+		return renderPlain(c, dir, opts.Limits, opts.Substitute) // objects located by file and line
+	}
+	out, err := engineStream(c, engine, dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if engine == Helm && (opts.Helm.SkipCRDs || len(opts.Helm.CRDAnnotations) > 0) {
+		// A chart's crds/ are known by Helm's "# Source: " comments, which
+		// patches do not keep: marked first.
+		objs, err := parseGenerated(out, dir, opts.Limits, nil)
+		if err != nil || opts.PostBuild.Empty() {
+			return chartCRDs(objs, opts.Helm), err
+		}
+		if out, err = marshalStream(chartCRDs(objs, opts.Helm)); err != nil {
+			return nil, failf(BuildFailed, dir, 0, "%w", err)
+		}
+	}
+	if !opts.PostBuild.Empty() {
+		if out, err = opts.PostBuild.Apply(out); err != nil {
+			return nil, failf(BuildFailed, dir, 0, "%w", err)
+		}
+		if int64(len(out)) > opts.Limits.MaxBytes {
+			return nil, failf(LimitExceeded, dir, 0, "patched render produces more than %d bytes of YAML", opts.Limits.MaxBytes)
+		}
+	}
+	return parseGenerated(out, dir, opts.Limits, opts.Substitute)
+}
+
+// engineStream runs one engine and returns its YAML stream; plain YAML is
+// its files', in order.
+func engineStream(c *checkout, engine Engine, dir string, opts Options) ([]byte, error) {
 	var out []byte
 	var err error
 	switch engine {
 	case Plain:
-		return renderPlain(c, dir, opts.Limits)
+		out, err = plainStream(c, dir, opts.Limits)
 	case Kustomize:
 		c.checkYAML = true
 		out, err = kustomize.Build(c, dir)
@@ -160,11 +203,21 @@ func runEngine(c *checkout, engine Engine, dir string, opts Options) ([]object, 
 	if int64(len(out)) > opts.Limits.MaxBytes {
 		return nil, failf(LimitExceeded, dir, 0, "render produces more than %d bytes of YAML", opts.Limits.MaxBytes)
 	}
-	objs, err := parseGenerated(out, dir, opts.Limits)
-	if err != nil || engine != Helm {
-		return objs, err
+	return out, nil
+}
+
+// marshalStream writes objects as a YAML stream.
+func marshalStream(objs []object) ([]byte, error) {
+	var b bytes.Buffer
+	for _, o := range objs {
+		doc, err := yaml.Marshal(o.u.Object)
+		if err != nil {
+			return nil, err
+		}
+		b.WriteString("---\n")
+		b.Write(doc)
 	}
-	return chartCRDs(objs, opts.Helm), nil
+	return b.Bytes(), nil
 }
 
 // chartCRDs drops the objects of a chart's crds/ directories, or adds the
@@ -207,8 +260,8 @@ func fromCRDsDir(template string) bool {
 
 // parseGenerated parses an engine's YAML stream. Its lines are not lines of
 // a file of the checkout, so objects are located by the directory only.
-func parseGenerated(out []byte, dir string, limits Limits) ([]object, error) {
-	objs, err := parseStream(out, dir, limits)
+func parseGenerated(out []byte, dir string, limits Limits, vars map[string]string) ([]object, error) {
+	objs, err := parseSubstituting(out, dir, limits, vars)
 	for i := range objs {
 		objs[i].line = 0
 	}
@@ -322,7 +375,9 @@ func cacheKey(opts Options, dir string) (key string, ok bool) {
 		Capabilities    Capabilities
 		Limits          Limits
 		HasDiscovery    bool
-	}{1, opts.Engine, dir, opts.Helm, opts.TargetNamespace, opts.Capabilities, opts.Limits, opts.IsNamespaced != nil})
+		PostBuild       PostBuild
+		Substitute      map[string]string
+	}{1, opts.Engine, dir, opts.Helm, opts.TargetNamespace, opts.Capabilities, opts.Limits, opts.IsNamespaced != nil, opts.PostBuild, opts.Substitute})
 	if err != nil {
 		return "", false
 	}

@@ -190,3 +190,37 @@ func TestRenderCancelled(t *testing.T) {
 		t.Fatalf("Render = %v, want cancelled", err)
 	}
 }
+
+// TestRenderPostBuild patches and re-images a plain YAML path rendered as
+// kustomize (which holds no kustomization) and a chart's output.
+func TestRenderPostBuild(t *testing.T) {
+	root := tree{"plain/app.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 1\n" +
+		"  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n" +
+		"    spec: {containers: [{name: web, image: example.com/web:1}]}\n"}.write(t)
+	post := PostBuild{
+		Patches: []Patch{{Patch: `[{"op": "replace", "path": "/spec/replicas", "value": 4}]`, Target: &PatchTarget{Kind: "Deployment"}}},
+		Images:  []Image{{Name: "example.com/web", NewTag: "2"}},
+	}
+	objs, err := Render(context.Background(), Options{Root: root, Path: "plain", Engine: Kustomize, PostBuild: post})
+	if err != nil {
+		t.Fatal(err)
+	}
+	replicas, _, _ := unstructured.NestedInt64(objs[0].Object, "spec", "replicas")
+	containers, _, _ := unstructured.NestedSlice(objs[0].Object, "spec", "template", "spec", "containers")
+	if image := containers[0].(map[string]any)["image"]; replicas != 4 || image != "example.com/web:2" {
+		t.Errorf("replicas %d, image %v: want 4 and example.com/web:2", replicas, image)
+	}
+
+	mark := PostBuild{Patches: []Patch{{Patch: `[{"op": "add", "path": "/metadata/annotations", "value": {"post-rendered": "yes"}}]`,
+		Target: &PatchTarget{Kind: "Deployment"}}}}
+	objs, err = Render(context.Background(), Options{Root: helmCorpus, Path: "shop", PostBuild: mark,
+		Helm: HelmOptions{ReleaseName: "web", Namespace: "shop", ValuesFiles: []string{"values-prod.yaml"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range objs {
+		if got := o.GetAnnotations()["post-rendered"]; (got == "yes") != (o.GetKind() == "Deployment") {
+			t.Errorf("%s/%s post-rendered %q", o.GetKind(), o.GetName(), got)
+		}
+	}
+}

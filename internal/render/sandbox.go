@@ -73,6 +73,8 @@ type sandboxRequest struct {
 	Helm            HelmOptions
 	TargetNamespace string
 	Capabilities    Capabilities
+	PostBuild       PostBuild
+	Substitute      map[string]string
 	Limits          Limits
 	Record          bool
 	MemoryBytes     int64
@@ -104,7 +106,7 @@ type sandboxError struct {
 // produce runs produce in a child process.
 func (s *Sandbox) produce(ctx context.Context, opts Options, dir string, record bool) (produced, error) {
 	req, err := json.Marshal(sandboxRequest{Dir: dir, Engine: opts.Engine, Helm: opts.Helm, TargetNamespace: opts.TargetNamespace,
-		Capabilities: opts.Capabilities, Limits: opts.Limits, Record: record, MemoryBytes: s.MemoryBytes})
+		Capabilities: opts.Capabilities, PostBuild: opts.PostBuild, Substitute: opts.Substitute, Limits: opts.Limits, Record: record, MemoryBytes: s.MemoryBytes})
 	if err != nil {
 		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
 	}
@@ -231,7 +233,7 @@ func serveSandbox(in io.Reader, out io.Writer) int {
 		return 2
 	}
 	opts := Options{Root: wd, Path: req.Dir, Engine: req.Engine, Helm: req.Helm, TargetNamespace: req.TargetNamespace,
-		Capabilities: req.Capabilities, Limits: req.Limits}
+		Capabilities: req.Capabilities, PostBuild: req.PostBuild, Substitute: req.Substitute, Limits: req.Limits}
 	resp := answer(safeProduce(opts, req.Dir, req.Record))
 	if err := json.NewEncoder(out).Encode(resp); err != nil {
 		fmt.Fprintln(os.Stderr, "render sandbox: write the answer:", err)

@@ -39,7 +39,7 @@ func TestValidate(t *testing.T) {
 
 func TestValidateNamesHelmTemplates(t *testing.T) {
 	stream := "---\n# Source: app/templates/a.yaml\n" + cmA + "---\n# Source: app/templates/b.yaml\n" + cmA
-	objs, err := parseGenerated([]byte(stream), "charts/app", DefaultLimits())
+	objs, err := parseGenerated([]byte(stream), "charts/app", DefaultLimits(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
