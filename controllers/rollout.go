@@ -43,7 +43,11 @@ func (r *AppSourceReconciler) checkHeld(ctx context.Context, st *state) error {
 // status in the informer cache. While they roll, the reconcile waits and is
 // woken by their watches; a failed rollout is rolled back when asked.
 func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error {
-	report, err := r.health.Check(ctx, r.Cache, refsOf(st.objects, st.applied))
+	rules, err := healthRules(st.obj)
+	if err != nil {
+		return err
+	}
+	report, err := r.health.Check(ctx, r.Cache, refsOf(st.objects, st.applied), rules)
 	if err != nil {
 		return failed(v1alpha1.HealthCheckFailedReason, err)
 	}
@@ -51,6 +55,14 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 		st.recheckWithin(healthPoll)
 	}
 	obj := st.obj
+	switch report.Status() {
+	case health.Current:
+		setCondition(obj, v1alpha1.HealthyCondition, metav1.ConditionTrue, v1alpha1.CurrentReason, report.Summary())
+	case health.Failed:
+		setCondition(obj, v1alpha1.HealthyCondition, metav1.ConditionFalse, v1alpha1.HealthCheckFailedReason, report.Summary())
+	default:
+		setCondition(obj, v1alpha1.HealthyCondition, metav1.ConditionUnknown, v1alpha1.ProgressingReason, report.Summary())
+	}
 	if st.blueGreen != nil {
 		return r.advanceBlueGreen(ctx, st, report)
 	}
@@ -83,6 +95,20 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 		return failed(v1alpha1.RolledBackReason, fmt.Errorf("%s", d.Message))
 	}
 	return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s", d.Message))
+}
+
+// healthRules compiles spec.healthChecks; one that does not compile is an
+// invalid spec.
+func healthRules(obj *v1alpha1.AppSource) (*health.Rules, error) {
+	rules := make([]health.Rule, len(obj.Spec.HealthChecks))
+	for i, c := range obj.Spec.HealthChecks {
+		rules[i] = health.Rule{APIVersion: c.APIVersion, Kind: c.Kind, Current: c.Current, InProgress: c.InProgress, Failed: c.Failed}
+	}
+	compiled, err := health.CompileRules(rules)
+	if err != nil {
+		return nil, stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("spec.healthChecks%w", err))
+	}
+	return compiled, nil
 }
 
 // reportHeld reports the last good revision running while the head is held.

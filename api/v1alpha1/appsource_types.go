@@ -95,6 +95,13 @@ type AppSourceSpec struct {
 	// +optional
 	Prune *bool `json:"prune,omitempty"`
 
+	// HealthChecks read the health of custom resources whose readiness is
+	// not a standard condition, with CEL, as Flux's healthCheckExprs do;
+	// other kinds are read with kstatus.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
+
 	// DependsOn lists AppSources that must be Ready before this one is applied.
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
@@ -515,4 +522,37 @@ type AppSourceReference struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
+}
+
+// HealthCheck reads the health of one kind with CEL expressions. Each sees
+// the object's top-level fields (apiVersion, kind, metadata, spec, status;
+// an absent one is an empty map) and returns a bool, e.g.
+// status.conditions.exists(c, c.type == 'Ready' && c.status == 'True').
+// They are evaluated in the order inProgress, failed, current: the first
+// true one decides, and none true is InProgress. A Failed object fails the
+// revision (and rolls it back where the strategy says so).
+// +kubebuilder:validation:XValidation:rule="has(self.current) || has(self.failed) || has(self.inProgress)",message="at least one of current, failed and inProgress"
+type HealthCheck struct {
+	// APIVersion is the group/version of the kind, e.g. shop.example.com/v1.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=317
+	// +required
+	APIVersion string `json:"apiVersion"`
+	// Kind of the objects this check reads.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Kind string `json:"kind"`
+	// Current is true once the object is reconciled and available.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Current string `json:"current,omitempty"`
+	// InProgress is true while it is on its way.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	InProgress string `json:"inProgress,omitempty"`
+	// Failed is true when it will not get there without a change.
+	// +kubebuilder:validation:MaxLength=4096
+	// +optional
+	Failed string `json:"failed,omitempty"`
 }

@@ -34,6 +34,7 @@ const (
 	ImmutableFieldReason          = "ImmutableField"
 	PruneFailedReason             = "PruneFailed"
 	HealthCheckFailedReason       = "HealthCheckFailed"
+	CurrentReason                 = "Current"
 	DependencyNotReadyReason      = "DependencyNotReady"
 	AwaitingPromotionReason       = "AwaitingPromotion"
 	PromotedReason                = "Promoted"

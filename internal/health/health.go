@@ -81,11 +81,11 @@ type evaluated struct {
 const maxRemembered = 50_000
 
 // Check reads each object from reader (an informer cache in the controller)
-// and computes its kstatus. Until the cache has seen an apply, the object
+// and computes its kstatus, or its status by rules when they cover its kind. Until the cache has seen an apply, the object
 // the apply returned is evaluated instead; without one, an object the cache
 // does not hold or holds at an older generation is InProgress: it was just
 // applied, and its watch event is on the way.
-func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref) (Report, error) {
+func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref, rules *Rules) (Report, error) {
 	report := make(Report, 0, len(refs))
 	for _, ref := range refs {
 		gvk := ref.GroupVersionKind
@@ -110,7 +110,10 @@ func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref) (
 				continue
 			}
 		}
-		res := c.evaluate(ref, obj)
+		res, ruled := rules.evaluate(ref, obj)
+		if !ruled {
+			res = c.evaluate(ref, obj)
+		}
 		res.Object = obj
 		report = append(report, res)
 	}

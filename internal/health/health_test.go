@@ -72,7 +72,7 @@ func TestCheckBeforeTheCacheCatchesUp(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			report, err := new(Checker).Check(context.Background(), tt.cache, []Ref{tt.ref})
+			report, err := new(Checker).Check(context.Background(), tt.cache, []Ref{tt.ref}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -98,7 +98,7 @@ func TestCheckerEvaluatesEachVersionOnce(t *testing.T) {
 	var c Checker
 	check := func(cache cached) Status {
 		t.Helper()
-		report, err := c.Check(context.Background(), cache, []Ref{ref})
+		report, err := c.Check(context.Background(), cache, []Ref{ref}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
