@@ -102,20 +102,7 @@ func TestCustomResourceHealthByCEL(t *testing.T) {
 	startManager(t)
 	app := newGitApp(t)
 	group := fmt.Sprintf("t%08x.example.com", rand.Uint32())
-	crd := `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: gadgets.` + group + `}
-spec:
-  group: ` + group + `
-  names: {kind: Gadget, plural: gadgets}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    subresources: {status: {}}
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`
+	crd := crdYAML(group, "Gadget", "gadgets")
 	commitGadget := func(size int) string {
 		app.repo.WriteFile("deploy/deployment.yaml", crd+fmt.Sprintf("---\napiVersion: %s/v1\nkind: Gadget\nmetadata: {name: g}\nspec: {size: %d}\n", group, size))
 		return app.repo.Commit(fmt.Sprintf("a gadget of size %d", size))

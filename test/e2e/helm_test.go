@@ -66,25 +66,7 @@ func TestHelmChartCRDsFollowHelmsRules(t *testing.T) {
 	startManager(t)
 	app := newGitApp(t)
 	group := fmt.Sprintf("t%08x.example.com", rand.Uint32())
-	crd := func(description string) string {
-		return `apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.` + group + `}
-spec:
-  group: ` + group + `
-  names: {kind: Widget, plural: widgets}
-  scope: Namespaced
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema:
-      openAPIV3Schema:
-        type: object
-        description: ` + description + `
-        x-kubernetes-preserve-unknown-fields: true
-`
-	}
+	crd := func(description string) string { return crdYAML(group, "Widget", description) }
 	widget := func(name string) string {
 		return "apiVersion: " + group + "/v1\nkind: Widget\nmetadata: {name: " + name + "}\n"
 	}

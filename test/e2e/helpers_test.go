@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +129,29 @@ func deleteAppSource(t testing.TB, obj *v1alpha1.AppSource) {
 	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, gone); err != nil {
 		t.Errorf("AppSource %s/%s not gone: %v", obj.Namespace, obj.Name, err)
 	}
+}
+
+// crdYAML is a namespaced CustomResourceDefinition of kind (plural: kind in
+// lower case and "s") in group, version v1, with any fields and a status
+// subresource; description describes its schema.
+func crdYAML(group, kind, description string) string {
+	plural := strings.ToLower(kind) + "s"
+	return `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: ` + plural + "." + group + `}
+spec:
+  group: ` + group + `
+  names: {kind: ` + kind + `, plural: ` + plural + `}
+  scope: Namespaced
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema:
+        type: object
+        description: ` + description + `
+        x-kubernetes-preserve-unknown-fields: true
+`
 }

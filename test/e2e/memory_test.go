@@ -20,8 +20,8 @@ import (
 // while it reconciles one AppSource, first in the cluster as it is, then
 // after 10,000 ConfigMaps and 2,000 Secrets of 10 KiB that no AppSource
 // reads or applies were created: the manager caches only what is ours, and
-// watches Secrets and ConfigMaps as metadata, so the two should be within
-// 10%. Each iteration is a new process. Run it alone:
+// watches only the Secrets and ConfigMaps labelled for it (as metadata), so
+// the two should be within 10%. Each iteration is a new process. Run it alone:
 //
 //	go test ./test/e2e -run '^$' -bench MemoryWithUnrelatedObjects -benchtime 3x
 func BenchmarkMemoryWithUnrelatedObjects(b *testing.B) {
