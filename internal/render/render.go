@@ -195,7 +195,7 @@ func engineStream(c *checkout, engine Engine, dir string, opts Options) ([]byte,
 		out, err = kustomize.Build(c, dir)
 	case Helm:
 		c.checkYAML = true
-		out, err = helm.Template(c, dir, helmOptions(opts))
+		out, err = helm.Template(c.ctx, c, dir, helmOptions(opts))
 	}
 	if err != nil {
 		return nil, err

@@ -32,7 +32,7 @@ func TestCapabilities(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.opts.ReleaseName = "r"
-			out, err := Template(fsys, "chart", tt.opts)
+			out, err := Template(t.Context(), fsys, "chart", tt.opts)
 			if err != nil {
 				t.Fatal(err)
 			}

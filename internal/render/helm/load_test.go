@@ -32,7 +32,7 @@ func TestLoadChartRefusesArchives(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeTree(t, minimalChart(map[string]string{"chart/charts/sub-0.1.0.tgz": string(archive(t, tt.entries...))}))
-			_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 1 << 20})
+			_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 1 << 20})
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Template: got %v, want an error containing %q", err, tt.want)
 			}
@@ -43,11 +43,11 @@ func TestLoadChartRefusesArchives(t *testing.T) {
 // TestLoadChartBoundsFiles checks MaxChartBytes counts the chart's own files.
 func TestLoadChartBoundsFiles(t *testing.T) {
 	dir := writeTree(t, minimalChart(map[string]string{"chart/files/big.txt": strings.Repeat("x", 2048)}))
-	_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 1024})
+	_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 1024})
 	if !errors.Is(err, ErrChartTooLarge) {
 		t.Fatalf("Template: got %v, want ErrChartTooLarge", err)
 	}
-	if _, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 8192}); err != nil {
+	if _, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r", MaxChartBytes: 8192}); err != nil {
 		t.Fatalf("Template within the limit: %v", err)
 	}
 }
@@ -59,7 +59,7 @@ func TestLoadChartHonoursHelmignore(t *testing.T) {
 		"chart/templates/broken.bak":  "{{ this does not parse",
 		"chart/templates/.hidden.yml": "{{ neither does this",
 	}))
-	out, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r"})
+	out, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r"})
 	if err != nil || !strings.Contains(string(out), "greeting: \"hello\"") {
 		t.Fatalf("Template = %s, %v", out, err)
 	}
@@ -70,7 +70,7 @@ func TestTemplateRefusesMissingDependency(t *testing.T) {
 	dir := writeTree(t, minimalChart(map[string]string{
 		"chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.0.0\n  repository: https://charts.example.com\n",
 	}))
-	_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r"})
+	_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r"})
 	if err == nil || !strings.Contains(err.Error(), "missing in charts/ directory: redis") {
 		t.Fatalf("Template: got %v, want a missing dependency", err)
 	}

@@ -57,7 +57,7 @@ data:
   host: {{ getHostByName "example.com" | quote }}
 `,
 	}))
-	out, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "app", Namespace: "tenant"})
+	out, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "app", Namespace: "tenant"})
 	if err != nil {
 		t.Fatal(err)
 	}

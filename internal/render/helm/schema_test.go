@@ -34,7 +34,7 @@ func TestSchemaRefsAreRefused(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := writeTree(t, minimalChart(map[string]string{"chart/values.schema.json": schema}))
-			_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r"})
+			_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r"})
 			if !errors.Is(err, ErrSchemaRef) || strings.Contains(err.Error(), "canary-4b1d") {
 				t.Fatalf("Template: got %v, want ErrSchemaRef", err)
 			}
@@ -51,10 +51,10 @@ func TestSchemaLocalRefsWork(t *testing.T) {
 		` "properties": {"greeting": {"$ref": "#/definitions/s"}}}`
 	dir := writeTree(t, minimalChart(map[string]string{"chart/values.schema.json": schema}))
 	fsys := openFS(t, dir)
-	if _, err := Template(fsys, "chart", Options{ReleaseName: "r"}); err != nil {
+	if _, err := Template(t.Context(), fsys, "chart", Options{ReleaseName: "r"}); err != nil {
 		t.Fatalf("valid values: %v", err)
 	}
-	_, err := Template(fsys, "chart", Options{ReleaseName: "r", Values: map[string]any{"greeting": float64(3)}})
+	_, err := Template(t.Context(), fsys, "chart", Options{ReleaseName: "r", Values: map[string]any{"greeting": float64(3)}})
 	if err == nil || !strings.Contains(err.Error(), "greeting") {
 		t.Fatalf("invalid values: got %v, want a schema error", err)
 	}

@@ -2,6 +2,7 @@ package helm
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io/fs"
 	"runtime"
@@ -67,7 +68,7 @@ type Values struct {
 // Template renders the chart in directory dir of fsys and returns what
 // `helm template NAME dir --namespace NS --include-crds --skip-tests` prints,
 // with the same values, Kubernetes version and API versions.
-func Template(fsys FS, dir string, opts Options) ([]byte, error) {
+func Template(ctx context.Context, fsys FS, dir string, opts Options) ([]byte, error) {
 	chrt, err := loadChart(fsys, dir, opts.MaxChartBytes)
 	if err != nil {
 		return nil, err
@@ -83,7 +84,7 @@ func Template(fsys FS, dir string, opts Options) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return release(chrt, vals, opts, caps)
+	return release(ctx, chrt, vals, opts, caps)
 }
 
 // checkChart refuses what `helm template` refuses before rendering: library
@@ -110,7 +111,7 @@ func checkChart(chrt *chart.Chart) error {
 // release renders the chart as a client-side `helm install --dry-run` does
 // and prints it as `helm template` does: CRDs, then the manifests in Helm's
 // install order, then the hooks (but tests) unless disabled.
-func release(chrt *chart.Chart, vals map[string]any, opts Options, caps *common.Capabilities) ([]byte, error) {
+func release(ctx context.Context, chrt *chart.Chart, vals map[string]any, opts Options, caps *common.Capabilities) ([]byte, error) {
 	if err := chartutil.ValidateReleaseName(opts.ReleaseName); err != nil {
 		return nil, fmt.Errorf("release name %q: %w", opts.ReleaseName, err)
 	}
@@ -131,7 +132,7 @@ func release(chrt *chart.Chart, vals map[string]any, opts Options, caps *common.
 	}
 	// The zero Engine has no cluster client: lookup returns nothing, and
 	// without EnableDNS getHostByName resolves nothing.
-	files, err := (&engine.Engine{}).Render(chrt, values)
+	files, err := (&engine.Engine{}).RenderWithContext(ctx, chrt, values)
 	if err != nil {
 		return nil, err
 	}

@@ -62,7 +62,7 @@ func TestTemplateMatchesCLI(t *testing.T) {
 	for _, tc := range fidelityCases {
 		t.Run(tc.name, func(t *testing.T) {
 			want, cliErr := runCLI(t, bin, tc)
-			got, err := Template(fsys, tc.chartDir(), tc.opts)
+			got, err := Template(t.Context(), fsys, tc.chartDir(), tc.opts)
 			if tc.wantErr != "" {
 				if err == nil || cliErr == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(cliErr.Error(), tc.wantErr) {
 					t.Fatalf("want both to fail with %q: got %v; helm: %v", tc.wantErr, err, cliErr)

@@ -15,7 +15,7 @@ func TestValuesOrder(t *testing.T) {
 		"chart/one.yaml":    "a: one\nnested: {b: one}\n",
 		"two.yaml":          "a: two\n",
 	}))
-	out, err := Template(openFS(t, dir), "chart", Options{
+	out, err := Template(t.Context(), openFS(t, dir), "chart", Options{
 		ReleaseName: "r",
 		ValuesFiles: []string{"one.yaml", "../two.yaml"},
 		ValuesFrom:  []Values{{Data: []byte("nested: {c: from}\nd: from\n")}},
@@ -42,7 +42,7 @@ func TestValuesErrorsNeverQuoteValues(t *testing.T) {
 	}
 	dir := writeTree(t, minimalChart(nil))
 	for i, doc := range bad {
-		_, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", ValuesFrom: []Values{{Name: "Secret/s key v", Data: []byte(doc)}}})
+		_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r", ValuesFrom: []Values{{Name: "Secret/s key v", Data: []byte(doc)}}})
 		if err == nil || strings.Contains(err.Error(), canary) || !strings.Contains(err.Error(), "Secret/s key v") {
 			t.Errorf("document %d: got %v, want an error naming the source without the value", i, err)
 		}
@@ -53,7 +53,7 @@ func TestValuesErrorsNeverQuoteValues(t *testing.T) {
 func TestValuesAreNotChanged(t *testing.T) {
 	dir := writeTree(t, minimalChart(nil))
 	vals := map[string]any{"greeting": "hi", "nested": map[string]any{"x": "y"}}
-	if _, err := Template(openFS(t, dir), "chart", Options{ReleaseName: "r", Values: vals}); err != nil {
+	if _, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r", Values: vals}); err != nil {
 		t.Fatal(err)
 	}
 	if len(vals) != 2 || vals["nested"].(map[string]any)["x"] != "y" || len(vals["nested"].(map[string]any)) != 1 {
