@@ -365,9 +365,13 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 	return opts, nil
 }
 
-// postBuild maps the spec's patches and images to the render's.
+// postBuild maps the spec's names, metadata, patches and images to the
+// render's.
 func postBuild(p v1alpha1.PostBuild) render.PostBuild {
-	var out render.PostBuild
+	out := render.PostBuild{NamePrefix: p.NamePrefix, NameSuffix: p.NameSuffix}
+	if m := p.CommonMetadata; m != nil {
+		out.Labels, out.Annotations = m.Labels, m.Annotations
+	}
 	for _, patch := range p.Patches {
 		rp := render.Patch{Patch: patch.Patch}
 		if t := patch.Target; t != nil {

@@ -241,8 +241,25 @@ type SubstituteReference struct {
 }
 
 // PostBuild changes the rendered objects before they are applied, as a
-// kustomization over them would: patches first, then images.
+// kustomization listing them would.
 type PostBuild struct {
+	// NamePrefix is prepended to every object's name, and to the
+	// references to it, as kustomize's namePrefix.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	NamePrefix string `json:"namePrefix,omitempty"`
+
+	// NameSuffix is appended to every object's name, and to the references
+	// to it.
+	// +kubebuilder:validation:MaxLength=63
+	// +optional
+	NameSuffix string `json:"nameSuffix,omitempty"`
+
+	// CommonMetadata adds labels and annotations to every object's
+	// metadata, and not to selectors or pod templates (as Flux's).
+	// +optional
+	CommonMetadata *CommonMetadata `json:"commonMetadata,omitempty"`
+
 	// Patches are strategic merge or JSON 6902 patches, inline, each
 	// applied to the objects its target selects.
 	// +kubebuilder:validation:MaxItems=64
@@ -253,6 +270,16 @@ type PostBuild struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	Images []Image `json:"images,omitempty"`
+}
+
+// CommonMetadata is metadata for every rendered object.
+type CommonMetadata struct {
+	// +kubebuilder:validation:MaxProperties=64
+	// +optional
+	Labels map[string]string `json:"labels,omitempty"`
+	// +kubebuilder:validation:MaxProperties=64
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
 // Patch is an inline patch and the objects it applies to.

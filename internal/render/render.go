@@ -189,6 +189,9 @@ func engineStream(c *checkout, engine Engine, dir string, opts Options) ([]byte,
 	var err error
 	switch engine {
 	case Plain:
+		// Kustomize parses this stream for PostBuild: its files are
+		// checked for alias bombs when read, as kustomize's own are.
+		c.checkYAML = true
 		out, err = plainStream(c, dir, opts.Limits)
 	case Kustomize:
 		c.checkYAML = true

@@ -32,7 +32,7 @@ func TestEncryptedSecretIsDecryptedOnlyWithTheRightKey(t *testing.T) {
 	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "creds"}, &corev1.Secret{}); err == nil {
 		t.Error("Secret applied although it could not be decrypted")
 	}
-	msg := obj.Status.Conditions[0].Message
+	msg := readyMessage(obj)
 	if !strings.Contains(msg, "deploy/creds.enc.yaml") {
 		t.Errorf("message %q does not name the file", msg)
 	}

@@ -15,12 +15,14 @@ import (
 )
 
 // TestPatchesAndImagesFromTheSpec deploys a plain YAML path with
-// render.kustomize patches and images, through the render sandbox; a patch
+// render.kustomize common labels, patches and images, through the render
+// sandbox; a patch
 // of an object the render lacks is BuildFailed and leaves what runs.
 func TestPatchesAndImagesFromTheSpec(t *testing.T) {
 	startManager(t)
 	app := newGitApp(t)
 	patches := v1alpha1.PostBuild{
+		CommonMetadata: &v1alpha1.CommonMetadata{Labels: map[string]string{"cluster": "eu-1"}},
 		Patches: []v1alpha1.Patch{{Patch: `[{"op": "replace", "path": "/spec/replicas", "value": 1}]`,
 			Target: &v1alpha1.PatchTarget{Kind: "Deployment", Name: "web"}}},
 		Images: []v1alpha1.Image{{Name: "example.com/web", NewTag: "patched"}},
@@ -30,8 +32,9 @@ func TestPatchesAndImagesFromTheSpec(t *testing.T) {
 	check := func() {
 		t.Helper()
 		d := app.deployment(t)
-		if *d.Spec.Replicas != 1 || d.Spec.Template.Spec.Containers[0].Image != "example.com/web:patched" {
-			t.Errorf("replicas %d, image %s: want 1 and example.com/web:patched", *d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image)
+		if *d.Spec.Replicas != 1 || d.Spec.Template.Spec.Containers[0].Image != "example.com/web:patched" || d.Labels["cluster"] != "eu-1" {
+			t.Errorf("replicas %d, image %s, labels %v: want 1, example.com/web:patched and cluster=eu-1",
+				*d.Spec.Replicas, d.Spec.Template.Spec.Containers[0].Image, d.Labels)
 		}
 	}
 	check()

@@ -57,7 +57,7 @@ func TestRollingRollsBackAFailedCommitAndHoldsIt(t *testing.T) {
 		!strings.HasSuffix(obj.Status.LastAppliedRevision, good) {
 		t.Fatalf("rollout %+v, lastApplied %s; want RolledBack holding %s, %s applied", ro, obj.Status.LastAppliedRevision, bad, good)
 	}
-	msg := obj.Status.Conditions[0].Message
+	msg := readyMessage(obj)
 	for _, want := range []string{bad, good, "Deployment/" + app.ns + "/web"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("Ready message %q does not name %s", msg, want)

@@ -11,8 +11,14 @@ import (
 )
 
 // PostBuild changes rendered objects as a kustomization over them would:
-// patches, then image overrides. The zero value changes nothing.
+// names, metadata, patches and images. The zero value changes nothing.
 type PostBuild struct {
+	// NamePrefix and NameSuffix change every object's name, and the
+	// references to it (kustomize's namePrefix and nameSuffix).
+	NamePrefix, NameSuffix string
+	// Labels and Annotations are added to every object's metadata, and not
+	// to selectors or templates (Flux's commonMetadata).
+	Labels, Annotations map[string]string
 	// Patches are strategic merge or JSON 6902 patches, inline.
 	Patches []Patch
 	// Images override container images by name.
@@ -44,15 +50,24 @@ type Image struct {
 }
 
 // Empty reports whether p changes nothing.
-func (p PostBuild) Empty() bool { return len(p.Patches) == 0 && len(p.Images) == 0 }
+func (p PostBuild) Empty() bool {
+	return p.NamePrefix == "" && p.NameSuffix == "" && len(p.Labels) == 0 && len(p.Annotations) == 0 &&
+		len(p.Patches) == 0 && len(p.Images) == 0
+}
 
 // Apply applies p to a YAML stream of objects and returns the stream, in
 // the same order. Kustomize reads nothing but the stream and p: they are
 // the only files of an in-memory file system.
 func (p PostBuild) Apply(stream []byte) ([]byte, error) {
 	k := types.Kustomization{
-		TypeMeta:  types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
-		Resources: []string{"objects.yaml"},
+		TypeMeta:          types.TypeMeta{APIVersion: types.KustomizationVersion, Kind: types.KustomizationKind},
+		Resources:         []string{"objects.yaml"},
+		NamePrefix:        p.NamePrefix,
+		NameSuffix:        p.NameSuffix,
+		CommonAnnotations: p.Annotations,
+	}
+	if len(p.Labels) > 0 {
+		k.Labels = []types.Label{{Pairs: p.Labels}}
 	}
 	for _, patch := range p.Patches {
 		kp := types.Patch{Patch: patch.Patch}

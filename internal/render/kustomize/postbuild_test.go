@@ -38,6 +38,9 @@ data: {mode: slow}
 // postBuild patches with a strategic merge patch that names its object, a
 // JSON 6902 patch by kind, one by annotation selector, and two images.
 var postBuild = PostBuild{
+	NamePrefix:  "eu-",
+	Labels:      map[string]string{"cluster": "eu-1"},
+	Annotations: map[string]string{"team": "shop"},
 	Patches: []Patch{
 		{Patch: "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3}\n"},
 		{Patch: `[{"op": "add", "path": "/metadata/labels/patched", "value": "yes"}]`, Target: &Target{Kind: "Service"}},
@@ -54,6 +57,9 @@ func TestPostBuildMatchesCLI(t *testing.T) {
 kind: Kustomization
 resources: [objects.yaml]
 sortOptions: {order: fifo}
+namePrefix: eu-
+labels: [{pairs: {cluster: eu-1}}]
+commonAnnotations: {team: shop}
 patches:
 - patch: |
     apiVersion: apps/v1
@@ -87,7 +93,10 @@ images:
 	if d := reference.Diff(string(want), string(got)); d != "" {
 		t.Errorf("PostBuild differs from kustomize build: %s", d)
 	}
-	for _, w := range []string{"replicas: 3", "patched: \"yes\"", "mode: fast", "image: example.com/web:2", "image: mirror.example.com/proxy@sha256:abab"} {
+	if n := strings.Count(string(got), "cluster: eu-1"); n != 3 {
+		t.Errorf("the label is set %d times, want once per object and never in a selector or template:\n%s", n, got)
+	}
+	for _, w := range []string{"name: eu-web", "name: eu-settings", "cluster: eu-1", "team: shop", "replicas: 3", "patched: \"yes\"", "mode: fast", "image: example.com/web:2", "image: mirror.example.com/proxy@sha256:abab"} {
 		if !strings.Contains(string(got), w) {
 			t.Errorf("the patched objects lack %q:\n%s", w, got)
 		}
