@@ -15,10 +15,13 @@ import (
 // TestChartBombsAreBoundedWhileOthersApply commits two chart bombs (one
 // that never ends, one that allocates 2 GB) beside a good app, with the
 // manager's render bounds lowered: each bomb is LimitExceeded naming its
-// bound, and the good AppSource applies a new commit meanwhile.
+// bound, and the good AppSource applies a new commit meanwhile. The time
+// bound leaves the memory bomb's child room to start on a busy machine (CI
+// runs other packages' tests beside this one): at 5 s it was once stopped
+// by time before it could allocate.
 func TestChartBombsAreBoundedWhileOthersApply(t *testing.T) {
 	startManager(t, func(c *controllers.Config) {
-		c.RenderTimeout, c.RenderMemoryBytes = 5*time.Second, 512<<20
+		c.RenderTimeout, c.RenderMemoryBytes = 20*time.Second, 512<<20
 	})
 	app := newGitApp(t)
 	chart := "apiVersion: v2\nname: bomb\nversion: 0.1.0\n"
@@ -36,7 +39,7 @@ func TestChartBombsAreBoundedWhileOthersApply(t *testing.T) {
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:2"))
 	app.repo.Commit("web 2")
 	requestReconcile(t, good)
-	for obj, bound := range map[*v1alpha1.AppSource]string{loop: "time bound of 5s", alloc: "memory bound of 512 MiB"} {
+	for obj, bound := range map[*v1alpha1.AppSource]string{loop: "time bound of 20s", alloc: "memory bound of 512 MiB"} {
 		waitReady(t, obj, metav1.ConditionFalse, v1alpha1.LimitExceededReason)
 		if msg := readyMessage(obj); !strings.Contains(msg, bound) {
 			t.Errorf("%s: %q does not name the %s", obj.Name, msg, bound)
