@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -35,8 +36,9 @@ type state struct {
 	checkout string // workDir/checkout
 	// keys decrypt instead of spec.decryption's Secret when set: the CLI's
 	// offline build reads them from files.
-	keys     *decrypt.Keys
-	revision string // of the fetched commit
+	keys       *decrypt.Keys
+	decryption *render.Decryption // with the keys, for the render
+	revision   string             // of the fetched commit
 	// pin is a revision to apply instead of the ref's head: the last good
 	// one while the head is held after a failed rollout.
 	pin  string
@@ -234,8 +236,10 @@ func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source
 	return res, err
 }
 
-// decrypt decrypts every SOPS file under the path. Without keys configured,
-// an encrypted file is an error naming it: ciphertext is never applied.
+// decrypt readies the AppSource's keys for the render, which decrypts each
+// SOPS file as it reads it, wherever it is in the checkout: a file the
+// render never reads needs no key. Without keys configured, an encrypted
+// file read is an error naming it: ciphertext is never applied.
 func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
 	if st.cached {
 		return nil
@@ -250,9 +254,14 @@ func (r *AppSourceReconciler) decrypt(ctx context.Context, st *state) error {
 		}
 		opts.Keys = keys
 	}
-	if _, err := decrypt.Tree(ctx, st.checkout, opts, pathOrRoot(st.obj.Spec.Source.Path)); err != nil {
-		return failed(decryptReason(err), err)
+	d, err := decrypt.NewDecrypter(opts)
+	if err != nil {
+		return failed(v1alpha1.DecryptionFailedReason, err)
 	}
+	st.decryption = &render.Decryption{ID: opts.Keys.ID(), File: func(ctx context.Context, name string, data []byte) ([]byte, bool, error) {
+		plain, format, err := d.File(ctx, name, data)
+		return plain, format != "", err
+	}}
 	return nil
 }
 
@@ -290,7 +299,11 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 		return err
 	}
 	objs, err := render.Render(ctx, opts)
-	if err != nil {
+	var fileErr *decrypt.FileError
+	switch {
+	case errors.As(err, &fileErr):
+		return failed(decryptReason(err), err)
+	case err != nil:
 		return failed(renderReason(err), err)
 	}
 	if len(objs) == 0 {
@@ -313,7 +326,7 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 
 func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (render.Options, error) {
 	spec := st.obj.Spec
-	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache, Sandbox: r.Sandbox,
+	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache, Sandbox: r.Sandbox, Decryption: st.decryption,
 		// A chart found without spec.render.helm is released under the AppSource's name too.
 		Helm: render.HelmOptions{ReleaseName: st.obj.Name, Namespace: spec.TargetNamespace, CRDAnnotations: chartCRDAnnotations("")}}
 	if r.Mapper != nil {

@@ -2,18 +2,23 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/yaml"
 )
 
 const secretCanary = "canary-secret-value-51ab"
 
 // kustomizeRepo is a working copy with a base and a prod overlay that
-// builds on it and adds a SOPS-encrypted Secret and ConfigMap. (The
-// controller decrypts the files under the AppSource's path only, so
-// encrypted files live in the overlay.)
+// builds on it and adds a SOPS-encrypted Secret and ConfigMap.
 func kustomizeRepo(t *testing.T, recipient string) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -108,8 +113,10 @@ func TestBuildHelmChartWithEncryptedValuesOffline(t *testing.T) {
 		t.Error("a Secret value is printed")
 	}
 
-	// Detected as a chart, released under the directory's name.
-	res = runCLI(t.Context(), "build", chart, "--age-key-file", keyFile).must(t, 0)
+	// Detected as a chart, released under the directory's name. The
+	// encrypted values file is not used, so no key is needed.
+	t.Setenv("SOPS_AGE_KEY_FILE", "")
+	res = runCLI(t.Context(), "build", chart).must(t, 0)
 	if !strings.Contains(res.stdout, "name: web-config") || !strings.Contains(res.stdout, `greeting: hello`) {
 		t.Errorf("detected chart rendered:\n%s", res.stdout)
 	}
@@ -170,4 +177,112 @@ func TestBuildAppSourceFromGitAndFromALocalCopy(t *testing.T) {
 	if want := `AppSource "nothing" not found in namespace "` + ns + `"`; !strings.Contains(res.stderr, want) {
 		t.Errorf("stderr %q, want %q", res.stderr, want)
 	}
+}
+
+// TestBuildDecryptsWhatTheOverlayReads builds overlays whose shared base
+// holds a SOPS-encrypted Secret and a SOPS-encrypted dotenv file, both
+// encrypted by the sops CLI, beside an encrypted file that nothing reads,
+// for a key the build does not have: each overlay builds to what `sops
+// decrypt` of the base and then `kustomize build` (the reference CLIs)
+// print, and no file of the working copy changes. The build prints Secret
+// values redacted, so the reference's are redacted too; the generated
+// Secret's name, a hash of its plaintext, still proves the dotenv file's
+// values (the end-to-end suite checks the values the controller applies).
+func TestBuildDecryptsWhatTheOverlayReads(t *testing.T) {
+	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
+	sops, kustomize := referenceTool(t, "sops"), referenceTool(t, "kustomize")
+	keyFile, recipient := ageKey(t)
+	_, stranger := ageKey(t)
+	repo := t.TempDir()
+	writeFiles(t, repo, map[string]string{
+		".git/HEAD": "ref: refs/heads/main\n",
+		"deploy/base/kustomization.yaml": "resources: [config.yaml, creds.enc.yaml]\n" +
+			"secretGenerator:\n- name: app-env\n  envs: [app.enc.env]\n",
+		"deploy/base/config.yaml":                configMap("web-config", "mode", "base"),
+		"deploy/base/creds.enc.yaml":             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: web-creds\nstringData:\n  token: " + secretCanary + "\n",
+		"deploy/base/app.enc.env":                "DB_PASSWORD=" + secretCanary + "\nDB_USER=web\n",
+		"deploy/base/unread.enc.yaml":            configMap("unread", "k", "v"),
+		"deploy/overlays/dev/kustomization.yaml": "resources: [../../base]\nnamePrefix: dev-\n",
+		"deploy/overlays/prod/kustomization.yaml": "resources: [../../base]\nnamePrefix: prod-\n" +
+			"patches:\n- patch: |\n    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: web-config}\n    data: {mode: prod}\n",
+	})
+	base := filepath.Join(repo, "deploy", "base")
+	for file, args := range map[string][]string{
+		"creds.enc.yaml":  {"--age", recipient, "--encrypted-regex", "^(data|stringData)$"},
+		"app.enc.env":     {"--age", recipient},
+		"unread.enc.yaml": {"--age", stranger},
+	} {
+		cmd := exec.Command(sops, append(append([]string{"encrypt"}, args...), "--in-place", file)...)
+		cmd.Dir = base
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sops encrypt %s: %v\n%s", file, err, out)
+		}
+	}
+	files := snapshot(t, repo)
+
+	// What the reference CLIs make of a copy whose base is decrypted.
+	plain := t.TempDir()
+	if err := os.CopyFS(plain, os.DirFS(repo)); err != nil {
+		t.Fatal(err)
+	}
+	for _, file := range []string{"creds.enc.yaml", "app.enc.env"} {
+		cmd := exec.Command(sops, "decrypt", "--in-place", file)
+		cmd.Dir, cmd.Env = filepath.Join(plain, "deploy", "base"), append(os.Environ(), "SOPS_AGE_KEY_FILE="+keyFile)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("sops decrypt %s: %v\n%s", file, err, out)
+		}
+	}
+	for _, overlay := range []string{"dev", "prod"} {
+		want, err := exec.Command(kustomize, "build", filepath.Join(plain, "deploy", "overlays", overlay)).Output()
+		if err != nil {
+			t.Fatalf("kustomize build %s: %v", overlay, err)
+		}
+		res := runCLI(t.Context(), "build", filepath.Join(repo, "deploy", "overlays", overlay), "--age-key-file", keyFile).must(t, 0)
+		if got, want := objectsByName(t, res.stdout), objectsByName(t, string(want)); !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: driftless build gives\n%v\nsops decrypt, then kustomize build, gives\n%v", overlay, got, want)
+		}
+		if strings.Contains(res.stdout+res.stderr, "ENC[") {
+			t.Errorf("%s: ciphertext in the output", overlay)
+		}
+	}
+	if after := snapshot(t, repo); !reflect.DeepEqual(after, files) {
+		t.Error("the build changed the working copy")
+	}
+}
+
+// snapshot reads every file under dir, by slash-separated name.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	files := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		files[filepath.ToSlash(rel)] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// objectsByName parses a YAML stream into its objects, Secret values
+// redacted, by kind and name.
+func objectsByName(t *testing.T, stream string) map[string]map[string]any {
+	t.Helper()
+	objs := map[string]map[string]any{}
+	for _, doc := range strings.Split(stream, "\n---\n") {
+		var obj map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &obj); err != nil {
+			t.Fatalf("parse %q: %v", doc, err)
+		}
+		if obj != nil {
+			meta, _ := obj["metadata"].(map[string]any)
+			objs[fmt.Sprint(obj["kind"], "/", meta["name"])] = redacted(&unstructured.Unstructured{Object: obj}).Object
+		}
+	}
+	return objs
 }

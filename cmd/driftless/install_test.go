@@ -60,11 +60,7 @@ func TestChartRendersTheBundle(t *testing.T) {
 		}
 	}
 
-	helm, err := exec.Command(filepath.Join(root, "hack", "build-tools.sh"), "helm").Output()
-	if err != nil {
-		t.Fatalf("build the reference helm CLI: %v", err)
-	}
-	if out, err := exec.Command(strings.TrimSpace(string(helm)), "lint", "--strict", filepath.Join(root, "charts", "driftless")).CombinedOutput(); err != nil {
+	if out, err := exec.Command(referenceTool(t, "helm"), "lint", "--strict", filepath.Join(root, "charts", "driftless")).CombinedOutput(); err != nil {
 		t.Errorf("helm lint: %v\n%s", err, out)
 	}
 }
@@ -204,11 +200,7 @@ func TestChartShardsAndMonitoring(t *testing.T) {
 // promtool, built from the Go module proxy (hack/promtool).
 func TestAlertRules(t *testing.T) {
 	root := filepath.Join("..", "..")
-	out, err := exec.Command(filepath.Join(root, "hack", "build-tools.sh"), "promtool").Output()
-	if err != nil {
-		t.Fatalf("build promtool: %v", err)
-	}
-	promtool := strings.TrimSpace(string(out))
+	promtool := referenceTool(t, "promtool")
 	files := filepath.Join(root, "charts", "driftless", "files")
 	for _, args := range [][]string{{"check", "rules", "alerts.yaml"}, {"test", "rules", "alerts_test.yaml"}} {
 		cmd := exec.Command(promtool, args...)

@@ -44,10 +44,9 @@ type File struct {
 // *FileError naming the file; files decrypted before it stay decrypted, so on error the
 // caller must discard the tree. A panic inside the SOPS library fails this call only.
 func Tree(ctx context.Context, root string, opts Options, paths ...string) (Result, error) {
-	opts = opts.withDefaults()
-	sources, err := opts.Keys.sources(opts.Sources)
+	d, err := NewDecrypter(opts)
 	if err != nil {
-		return Result{}, fmt.Errorf("decrypt: %w", err)
+		return Result{}, err
 	}
 	r, err := os.OpenRoot(root)
 	if err != nil {
@@ -58,8 +57,8 @@ func Tree(ctx context.Context, root string, opts Options, paths ...string) (Resu
 		ctx:       ctx,
 		root:      r,
 		fsys:      r.FS(),
-		opts:      opts,
-		sources:   sources,
+		opts:      d.opts,
+		decrypter: d,
 		seenFiles: map[string]bool{},
 		seenDirs:  map[string]bool{},
 	}
@@ -93,7 +92,7 @@ type session struct {
 	root      *os.Root
 	fsys      fs.FS
 	opts      Options
-	sources   []KeySource
+	decrypter *Decrypter
 	seenFiles map[string]bool // real paths already examined
 	seenDirs  map[string]bool // real directories already walked (symlink cycles)
 	result    Result
@@ -214,17 +213,9 @@ func (s *session) file(reached, real string) error {
 	if err != nil || data == nil {
 		return err
 	}
-	format, ok := Detect(real, data)
-	if !ok {
-		return nil
-	}
-	if len(s.sources) == 0 {
-		return fileErr(reached, ErrNoKeys, "%s file", format)
-	}
-	plain, ferr := decryptData(s.ctx, format, data, s.sources)
-	if ferr != nil {
-		ferr.Path = reached
-		return ferr
+	plain, format, err := s.decrypter.File(s.ctx, reached, data)
+	if err != nil || format == "" {
+		return err
 	}
 	if err := s.write(real, plain); err != nil {
 		return pathErr(reached, err)

@@ -1,5 +1,11 @@
 package decrypt
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+)
+
 // DefaultMaxFileSize is the largest file, in bytes, that is decrypted by default (5 MiB).
 const DefaultMaxFileSize = 5 << 20
 
@@ -18,6 +24,21 @@ type Keys struct {
 	// PGP holds ASCII-armored OpenPGP private keys, one element per "*.asc" Secret entry. Keys
 	// protected by a passphrase are refused.
 	PGP [][]byte
+}
+
+// ID returns a digest that names the key material, for caches that must not
+// serve what one set of keys decrypted to the holder of another. It reveals
+// nothing of the keys.
+func (k Keys) ID() string {
+	h := sha256.New()
+	for _, set := range [][][]byte{k.Age, k.PGP} {
+		fmt.Fprintf(h, "%d;", len(set))
+		for _, key := range set {
+			fmt.Fprintf(h, "%d:", len(key))
+			h.Write(key)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // IsZero reports whether no key material at all is configured.

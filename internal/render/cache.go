@@ -185,7 +185,8 @@ func ask(c *checkout, d dep) string {
 	case "readdir":
 		return answerReadDir(c.readDir(d.name))
 	case "read":
-		return answerRead(c.readFile(d.name))
+		_, data, err := c.readFile(d.name)
+		return answerRead(data, err)
 	}
 	return "?"
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"slices"
@@ -32,10 +33,15 @@ type checkout struct {
 	limits    Limits
 	checkYAML bool
 
+	// plaintext holds decrypted contents, by real path, served in place of
+	// the files on disk (see Decryption).
+	plaintext map[string][]byte
+
 	mu        sync.Mutex
 	read      int64
 	violation *Error
-	deps      map[dep]string // nil when not recording
+	deps      map[dep]string  // nil when not recording
+	suspects  map[string]bool // real paths read that may be SOPS files
 }
 
 // dep is one question asked of the checkout.
@@ -53,7 +59,7 @@ func openCheckout(ctx context.Context, dir string, limits Limits) (*checkout, er
 	if err != nil {
 		return nil, failf(PathInvalid, "", 0, "checkout root: %w", err)
 	}
-	return &checkout{root: root, ctx: ctx, limits: limits}, nil
+	return &checkout{root: root, ctx: ctx, limits: limits, suspects: map[string]bool{}}, nil
 }
 
 // Close releases the checkout's root directory.
@@ -220,51 +226,98 @@ func (c *checkout) readDir(name string) ([]fs.DirEntry, error) {
 	return entries, nil
 }
 
-// ReadFile returns the contents of the regular file name. The bytes count
-// against Limits.MaxBytes, and YAML is bounded when the checkout checks it.
+// ReadFile returns the contents of the regular file name, or its plaintext
+// when the render was given one. The bytes count against Limits.MaxBytes,
+// and YAML is bounded when the checkout checks it. A file that names SOPS
+// and has no plaintext yet is remembered as a suspect (see Decryption); the
+// answer recorded is always the file on disk, so a Cache compares what Git
+// holds.
 func (c *checkout) ReadFile(name string) ([]byte, error) {
-	data, err := c.readFile(name)
+	real, data, err := c.readFile(name)
 	c.record("read", name, answerRead(data, err))
-	return data, err
-}
-
-func (c *checkout) readFile(name string) ([]byte, error) {
-	real, err := c.resolve(name)
 	if err != nil {
 		return nil, err
+	}
+	plain, ok := c.plaintext[real]
+	if !ok {
+		if bytes.Contains(data, sopsWord) {
+			c.mu.Lock()
+			c.suspects[real] = true
+			c.mu.Unlock()
+		}
+		return data, nil
+	}
+	if err := c.checkedYAML(name, plain); err != nil {
+		return nil, err
+	}
+	return plain, nil
+}
+
+// sopsWord is in every SOPS file, whatever its format.
+var sopsWord = []byte("sops")
+
+// Suspects returns, sorted, the real paths of the files read that may be
+// SOPS files and were read from disk.
+func (c *checkout) Suspects() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.suspects))
+}
+
+// readFile reads name from disk: its real path and contents.
+func (c *checkout) readFile(name string) (string, []byte, error) {
+	real, data, err := c.readDisk(name)
+	if err == nil {
+		err = c.checkedYAML(name, data)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return real, data, nil
+}
+
+func (c *checkout) readDisk(name string) (string, []byte, error) {
+	real, err := c.resolve(name)
+	if err != nil {
+		return "", nil, err
 	}
 	// Opening a FIFO or device would block or never end: check before opening.
 	fi, err := c.root.Lstat(real)
 	if err != nil {
-		return nil, &fs.PathError{Op: "stat", Path: name, Err: unwrapPathError(err)}
+		return "", nil, &fs.PathError{Op: "stat", Path: name, Err: unwrapPathError(err)}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
+		return "", nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("not a regular file")}
 	}
 	if err := c.spend(name, fi.Size()); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	f, err := c.root.Open(real)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: name, Err: unwrapPathError(err)}
+		return "", nil, &fs.PathError{Op: "open", Path: name, Err: unwrapPathError(err)}
 	}
 	defer f.Close()
 	// A file that grows between stat and read must not get past the budget.
 	data, err := io.ReadAll(io.LimitReader(f, fi.Size()+1))
 	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: unwrapPathError(err)}
+		return "", nil, &fs.PathError{Op: "read", Path: name, Err: unwrapPathError(err)}
 	}
 	if int64(len(data)) > fi.Size() {
-		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("file changed while read")}
+		return "", nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("file changed while read")}
 	}
-	// Only an anchor lets YAML expand past its size (engines cap nesting at
-	// 10,000 levels themselves; rendered objects are bounded again).
+	return real, data, nil
+}
+
+// checkedYAML bounds data when the checkout checks YAML. Only an anchor lets
+// YAML expand past its size (engines cap nesting at 10,000 levels
+// themselves; rendered objects are bounded again).
+func (c *checkout) checkedYAML(name string, data []byte) error {
 	if c.checkYAML && bytes.IndexByte(data, '&') >= 0 {
 		if err := checkYAML(data, c.limits); err != nil && !isYAMLSyntax(err) {
-			return nil, c.fail(locate(err, name))
+			return c.fail(locate(err, name))
 		}
 	}
-	return data, nil
+	return nil
 }
 
 // spend counts n more bytes read, failing once Limits.MaxBytes is passed.

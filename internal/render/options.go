@@ -1,6 +1,8 @@
 package render
 
 import (
+	"context"
+
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/driftless-dev/driftless/internal/render/kustomize"
@@ -60,6 +62,29 @@ type Options struct {
 	// Sandbox, when set, runs the engines in a child process with bounded
 	// time and memory and no network; nil renders in this process.
 	Sandbox *Sandbox
+	// Decryption, when set, decrypts the SOPS files the render reads,
+	// wherever they are in the checkout; nil leaves every file as it is.
+	Decryption *Decryption
+
+	// plaintext is the decrypted contents of the files read so far, by real
+	// path: what Decryption gave, served in place of the files on disk.
+	plaintext map[string][]byte
+}
+
+// Decryption decrypts the SOPS files a render reads, and only those. The
+// render runs, then each file it read that names SOPS is given to File; if
+// any was encrypted, the render runs again with the plaintext served in
+// place of the files, until it reads no encrypted file it has no plaintext
+// for. The plaintext never touches the disk (a Sandbox gets it through its
+// stdin), and a Cache compares the files as Git holds them.
+type Decryption struct {
+	// ID names the keys (a digest, never the keys themselves), so a Cache
+	// never serves one AppSource a render decrypted with another's keys.
+	ID string
+	// File returns the plaintext of data, the content of the file name
+	// (slash-separated, relative to the checkout), and whether it was
+	// encrypted at all. An error fails the render as it is.
+	File func(ctx context.Context, name string, data []byte) (plain []byte, encrypted bool, err error)
 }
 
 // HelmOptions are the release settings and values of a Helm render. Values

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"path"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -73,10 +74,22 @@ func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*
 		return nil, &Error{Reason: BuildFailed, Err: err}
 	}
 	var p produced
-	if opts.Sandbox != nil {
-		p, err = opts.Sandbox.produce(ctx, opts, dir, rec != nil)
-	} else {
-		p, err = produce(ctx, opts, dir, rec != nil)
+	for rounds := 0; ; rounds++ {
+		if opts.Sandbox != nil {
+			p, err = opts.Sandbox.produce(ctx, opts, dir, rec != nil)
+		} else {
+			p, err = produce(ctx, opts, dir, rec != nil)
+		}
+		more, derr := decryptSuspects(ctx, &opts, p.engine, dir, p.suspects)
+		if derr != nil {
+			return nil, derr
+		}
+		if !more {
+			break
+		}
+		if rounds == maxDecryptRounds {
+			return nil, failf(BuildFailed, dir, 0, "decrypting a SOPS file led the render to another one %d times", maxDecryptRounds)
+		}
 	}
 	if rec != nil {
 		rec.deps = p.deps
@@ -87,11 +100,82 @@ func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*
 	return finish(p.objs, dir, p.engine, opts, rec)
 }
 
+// maxDecryptRounds bounds the renders run again because a decrypted file led
+// the render to another encrypted one: a kustomization is decrypted first,
+// then what it names.
+const maxDecryptRounds = 8
+
+// decryptSuspects asks opts.Decryption about each suspect the render read
+// from disk, and keeps the plaintext of the encrypted ones in opts (in a map
+// of its own). It reports whether any was encrypted, that is whether the
+// render must run again. A file the render can do without (see optional)
+// that cannot be decrypted is left as it is.
+func decryptSuspects(ctx context.Context, opts *Options, engine Engine, dir string, suspects []string) (bool, error) {
+	if opts.Decryption == nil || len(suspects) == 0 {
+		return false, nil
+	}
+	c, err := openCheckout(ctx, opts.Root, opts.Limits)
+	if err != nil {
+		return false, err
+	}
+	defer c.Close()
+	plaintext := maps.Clone(opts.plaintext)
+	if plaintext == nil {
+		plaintext = map[string][]byte{}
+	}
+	more := false
+	for _, name := range suspects {
+		if _, ok := plaintext[name]; ok {
+			continue
+		}
+		_, data, err := c.readFile(name)
+		if err != nil {
+			return false, err
+		}
+		plain, encrypted, err := opts.Decryption.File(ctx, name, data)
+		if err != nil && optional(opts.Helm, engine, dir, name) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if encrypted {
+			plaintext[name], more = plain, true
+		}
+	}
+	opts.plaintext = plaintext
+	return more, nil
+}
+
+// optional reports whether a render can do without the plaintext of file
+// name. Helm loads every file of a chart, but a file that is not a values
+// file, a template or a CRD reaches an object only through a template that
+// reads it (.Files.Get): without its plaintext, such an object carries
+// ciphertext, which the caller refuses. Every file any other engine reads
+// is part of its output.
+func optional(helm HelmOptions, engine Engine, dir, name string) bool {
+	if engine != Helm || path.Base(name) == "values.yaml" {
+		return false
+	}
+	for _, part := range strings.Split(name, "/") {
+		if part == "templates" || part == "crds" {
+			return false
+		}
+	}
+	for _, f := range helm.ValuesFiles {
+		if path.Join(dir, f) == name {
+			return false
+		}
+	}
+	return true
+}
+
 // produced is what an engine made of the checkout, before finish.
 type produced struct {
-	engine Engine
-	objs   []object
-	deps   map[dep]string // the checkout's answers, when recording
+	engine   Engine
+	objs     []object
+	deps     map[dep]string // the checkout's answers, when recording
+	suspects []string       // files read from disk that may be SOPS files
 }
 
 // produce runs the engine over the checkout: the part of a render that
@@ -105,18 +189,26 @@ func produce(ctx context.Context, opts Options, dir string, record bool) (produc
 	if record {
 		c.deps = map[dep]string{}
 	}
+	c.plaintext = opts.plaintext
 	p := produced{deps: c.deps}
+	err = runChecked(c, dir, opts, &p)
+	p.suspects = c.Suspects()
+	return p, err
+}
+
+// runChecked picks the engine and runs it over c, into p.
+func runChecked(c *checkout, dir string, opts Options, p *produced) (err error) {
 	if p.engine, err = engineFor(c, dir, opts.Engine); err != nil {
-		return p, err
+		return err
 	}
 	if p.objs, err = runEngine(c, p.engine, dir, opts); err != nil {
-		return p, classify(c, dir, err)
+		return classify(c, dir, err)
 	}
 	// An engine may swallow a refused read: the render still fails.
 	if v := c.Violation(); v != nil {
-		return p, v
+		return v
 	}
-	return p, nil
+	return nil
 }
 
 // engineFor checks that dir is a directory inside the checkout and returns
@@ -380,12 +472,22 @@ func cacheKey(opts Options, dir string) (key string, ok bool) {
 		HasDiscovery    bool
 		PostBuild       PostBuild
 		Substitute      map[string]string
-	}{1, opts.Engine, dir, opts.Helm, opts.TargetNamespace, opts.Capabilities, opts.Limits, opts.IsNamespaced != nil, opts.PostBuild, opts.Substitute})
+		Decryption      *string
+	}{1, opts.Engine, dir, opts.Helm, opts.TargetNamespace, opts.Capabilities, opts.Limits, opts.IsNamespaced != nil, opts.PostBuild, opts.Substitute, decryptionID(opts)})
 	if err != nil {
 		return "", false
 	}
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:]), true
+}
+
+// decryptionID names the keys a render decrypts with; nil when it decrypts
+// nothing.
+func decryptionID(opts Options) *string {
+	if opts.Decryption == nil {
+		return nil
+	}
+	return &opts.Decryption.ID
 }
 
 // stripPath returns err without the name a *fs.PathError repeats.

@@ -78,14 +78,16 @@ type sandboxRequest struct {
 	Limits          Limits
 	Record          bool
 	MemoryBytes     int64
+	Plaintext       map[string][]byte
 }
 
 // sandboxResponse is what the child answers.
 type sandboxResponse struct {
-	Engine  Engine
-	Objects []sandboxObject
-	Deps    []sandboxDep
-	Error   *sandboxError
+	Engine   Engine
+	Objects  []sandboxObject
+	Deps     []sandboxDep
+	Suspects []string
+	Error    *sandboxError
 }
 
 type sandboxObject struct {
@@ -106,7 +108,8 @@ type sandboxError struct {
 // produce runs produce in a child process.
 func (s *Sandbox) produce(ctx context.Context, opts Options, dir string, record bool) (produced, error) {
 	req, err := json.Marshal(sandboxRequest{Dir: dir, Engine: opts.Engine, Helm: opts.Helm, TargetNamespace: opts.TargetNamespace,
-		Capabilities: opts.Capabilities, PostBuild: opts.PostBuild, Substitute: opts.Substitute, Limits: opts.Limits, Record: record, MemoryBytes: s.MemoryBytes})
+		Capabilities: opts.Capabilities, PostBuild: opts.PostBuild, Substitute: opts.Substitute, Limits: opts.Limits, Record: record, MemoryBytes: s.MemoryBytes,
+		Plaintext: opts.plaintext})
 	if err != nil {
 		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
 	}
@@ -193,7 +196,7 @@ func decodeResponse(data []byte, dir string) (produced, error) {
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: read the answer: %w", err)
 	}
-	p := produced{engine: resp.Engine}
+	p := produced{engine: resp.Engine, suspects: resp.Suspects}
 	if resp.Deps != nil {
 		p.deps = make(map[dep]string, len(resp.Deps))
 		for _, d := range resp.Deps {
@@ -233,7 +236,7 @@ func serveSandbox(in io.Reader, out io.Writer) int {
 		return 2
 	}
 	opts := Options{Root: wd, Path: req.Dir, Engine: req.Engine, Helm: req.Helm, TargetNamespace: req.TargetNamespace,
-		Capabilities: req.Capabilities, PostBuild: req.PostBuild, Substitute: req.Substitute, Limits: req.Limits}
+		Capabilities: req.Capabilities, PostBuild: req.PostBuild, Substitute: req.Substitute, Limits: req.Limits, plaintext: req.Plaintext}
 	resp := answer(safeProduce(opts, req.Dir, req.Record))
 	if err := json.NewEncoder(out).Encode(resp); err != nil {
 		fmt.Fprintln(os.Stderr, "render sandbox: write the answer:", err)
@@ -254,7 +257,7 @@ func safeProduce(opts Options, dir string, record bool) (p produced, err error) 
 
 // answer encodes what produce returned.
 func answer(p produced, err error) sandboxResponse {
-	resp := sandboxResponse{Engine: p.engine}
+	resp := sandboxResponse{Engine: p.engine, Suspects: p.suspects}
 	for d, a := range p.deps {
 		resp.Deps = append(resp.Deps, sandboxDep{Op: d.op, Name: d.name, Answer: a})
 	}

@@ -66,3 +66,60 @@ func commitEncryptedSecret(t *testing.T, app *gitApp, key *age.X25519Identity, v
 	app.repo.WriteFile("deploy/creds.enc.yaml", string(enc))
 	app.repo.Commit("encrypted secret")
 }
+
+// TestOverlaysDecryptTheirSharedBase deploys two overlays of one base that
+// holds a SOPS-encrypted Secret and a SOPS-encrypted dotenv file for a
+// secretGenerator, beside an encrypted file that nothing reads, for a key
+// the AppSources do not have: both overlays apply the plaintext, and the
+// unread file needs no key.
+func TestOverlaysDecryptTheirSharedBase(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	key, _ := age.GenerateX25519Identity()
+	stranger, _ := age.GenerateX25519Identity()
+	const canary = "canary-base-secret-8d21"
+	sealed := func(enc []byte, err error) string {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(enc)
+	}
+	secret := "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  token: " + canary + "\n"
+	app.repo.WriteFile("fleet/base/creds.enc.yaml", sealed(sopstest.EncryptYAML([]byte(secret), key.Recipient().String(), "^(data|stringData)$")))
+	app.repo.WriteFile("fleet/base/app.enc.env", sealed(sopstest.EncryptDotenv([]byte("DB_PASSWORD="+canary+"\n"), key.Recipient().String())))
+	app.repo.WriteFile("fleet/base/unread.enc.yaml", sealed(sopstest.EncryptYAML([]byte("a: b\n"), stranger.Recipient().String(), "")))
+	app.repo.WriteFile("fleet/base/kustomization.yaml", "resources:\n- creds.enc.yaml\nsecretGenerator:\n- name: app-env\n  envs:\n  - app.enc.env\n")
+	for _, env := range []string{"dev", "prod"} {
+		app.repo.WriteFile("fleet/overlays/"+env+"/kustomization.yaml", "resources:\n- ../../base\nnamePrefix: "+env+"-\n")
+	}
+	app.repo.Commit("overlays over an encrypted base")
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns, Labels: watched},
+		StringData: map[string]string{"team.agekey": key.String()}}
+	if err := k8s.Create(t.Context(), keys); err != nil {
+		t.Fatal(err)
+	}
+	for _, env := range []string{"dev", "prod"} {
+		obj := app.appSource(t, env, withPath("fleet/overlays/"+env), func(s *v1alpha1.AppSource) {
+			s.Spec.Decryption = &v1alpha1.Decryption{SecretRef: v1alpha1.LocalObjectReference{Name: "sops-age"}}
+		})
+		waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+		var secrets corev1.SecretList
+		if err := k8s.List(t.Context(), &secrets, client.InNamespace(app.ns)); err != nil {
+			t.Fatal(err)
+		}
+		found := map[string]string{}
+		for _, s := range secrets.Items {
+			switch {
+			case s.Name == env+"-creds":
+				found["token"] = string(s.Data["token"])
+			case strings.HasPrefix(s.Name, env+"-app-env-"):
+				found["DB_PASSWORD"] = string(s.Data["DB_PASSWORD"])
+			}
+		}
+		if found["token"] != canary || found["DB_PASSWORD"] != canary {
+			t.Errorf("%s: applied %v, want the plaintext of both encrypted files", env, found)
+		}
+		assertNoCanary(t, obj, canary)
+	}
+}

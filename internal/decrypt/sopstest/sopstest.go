@@ -1,5 +1,5 @@
-// Package sopstest encrypts YAML with SOPS and age, as `sops --encrypt`
-// does, for tests and the demo repository of `make run`.
+// Package sopstest encrypts YAML and dotenv files with SOPS and age, as
+// `sops encrypt` does, for tests and the demo repository of `make run`.
 package sopstest
 
 import (
@@ -12,6 +12,7 @@ import (
 	"github.com/getsops/sops/v3/config"
 	"github.com/getsops/sops/v3/keys"
 	"github.com/getsops/sops/v3/keyservice"
+	"github.com/getsops/sops/v3/stores/dotenv"
 	sopsyaml "github.com/getsops/sops/v3/stores/yaml"
 	"github.com/getsops/sops/v3/version"
 )
@@ -19,7 +20,15 @@ import (
 // EncryptYAML encrypts the values of the keys matching encryptedRegex (every
 // value when empty) of a YAML document for one age recipient.
 func EncryptYAML(plain []byte, recipient, encryptedRegex string) ([]byte, error) {
-	store := sopsyaml.NewStore(&config.YAMLStoreConfig{})
+	return encrypt(sopsyaml.NewStore(&config.YAMLStoreConfig{}), plain, recipient, encryptedRegex)
+}
+
+// EncryptDotenv encrypts every value of a dotenv file for one age recipient.
+func EncryptDotenv(plain []byte, recipient string) ([]byte, error) {
+	return encrypt(dotenv.NewStore(&config.DotenvStoreConfig{}), plain, recipient, "")
+}
+
+func encrypt(store sops.Store, plain []byte, recipient, encryptedRegex string) ([]byte, error) {
 	branches, err := store.LoadPlainFile(plain)
 	if err != nil {
 		return nil, err
