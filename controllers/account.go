@@ -65,5 +65,13 @@ func (r *AppSourceReconciler) applyOptions(obj *v1alpha1.AppSource) apply.Option
 		opts.Impersonate = "system:serviceaccount:" + obj.Namespace + ":" + sa
 	}
 	opts.Progress = r.Failpoints.progress()
+	for _, rule := range obj.Spec.Ignore {
+		ig := apply.Ignore{Paths: rule.Paths}
+		if t := rule.Target; t != nil {
+			ig.Group, ig.Version, ig.Kind, ig.Name, ig.Namespace = t.Group, t.Version, t.Kind, t.Name, t.Namespace
+			ig.LabelSelector, ig.AnnotationSelector = t.LabelSelector, t.AnnotationSelector
+		}
+		opts.Ignore = append(opts.Ignore, ig)
+	}
 	return opts
 }

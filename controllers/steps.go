@@ -413,6 +413,10 @@ func chartCRDAnnotations(policy v1alpha1.CRDPolicy) map[string]string {
 // apply applies the objects. On failure the inventory keeps both what was
 // there and what was just created, so that nothing we created is orphaned.
 func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
+	opts := r.applyOptions(st.obj)
+	if err := apply.CheckIgnores(opts.Ignore); err != nil {
+		return stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("spec.ignore%w", err))
+	}
 	rendered := make([]apply.Entry, len(st.objects))
 	for i, o := range st.objects {
 		rendered[i] = apply.EntryFor(o)
@@ -430,7 +434,7 @@ func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
 	if err := r.recordIntent(ctx, st, rendered); err != nil {
 		return err
 	}
-	changes, err := r.Apply.Apply(ctx, st.objects, r.applyOptions(st.obj))
+	changes, err := r.Apply.Apply(ctx, st.objects, opts)
 	st.changes, st.applied = changes, changes
 	if err != nil {
 		r.memory.forgetApplied(key)

@@ -102,6 +102,15 @@ type AppSourceSpec struct {
 	// +optional
 	HealthChecks []HealthCheck `json:"healthChecks,omitempty"`
 
+	// Ignore lists fields of some objects that belong to someone else (a
+	// CA bundle another controller injects, a field an operator sets): they
+	// are left out of what is applied, so they are never ours and a change
+	// to them is never drift, as Argo CD's ignoreDifferences. An object
+	// may list its own in the deploy.driftless.dev/ignore annotation.
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Ignore []IgnoreRule `json:"ignore,omitempty"`
+
 	// DependsOn lists AppSources that must be Ready before this one is applied.
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
@@ -295,6 +304,23 @@ type Patch struct {
 	// patch patches the object it names.
 	// +optional
 	Target *PatchTarget `json:"target,omitempty"`
+}
+
+// IgnoreRule names fields of the objects a target selects.
+type IgnoreRule struct {
+	// Target selects the objects, as a patch target does; without one,
+	// every object.
+	// +optional
+	Target *PatchTarget `json:"target,omitempty"`
+
+	// Paths are JSON pointers (RFC 6901) of the fields, e.g.
+	// /spec/replicas or /webhooks/0/clientConfig/caBundle. A pointer to a
+	// field the object does not set ignores nothing.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +kubebuilder:validation:items:Pattern=`^/`
+	Paths []string `json:"paths"`
 }
 
 // PatchTarget selects objects, as kustomize's patch targets do: group,

@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -19,21 +20,25 @@ func (m *Manager) Apply(ctx context.Context, objs []*unstructured.Unstructured, 
 	if err != nil {
 		return nil, err
 	}
+	ig, err := compileIgnores(opts.Ignore)
+	if err != nil {
+		return nil, fmt.Errorf("ignore%w", err)
+	}
 	scaled := scaledTargets(ctx, m.reader(c), objs)
 	first, rest := splitStages(objs)
-	changes, err := m.applyStage(ctx, c, first, scaled, opts)
+	changes, err := m.applyStage(ctx, c, first, scaled, ig, opts)
 	if err != nil {
 		return changes, err
 	}
 	if err := m.waitEstablished(ctx, c, first, opts.WaitTimeout); err != nil {
 		return changes, err
 	}
-	more, err := m.applyStage(ctx, c, rest, scaled, opts)
+	more, err := m.applyStage(ctx, c, rest, scaled, ig, opts)
 	return append(changes, more...), err
 }
 
 // applyStage applies objs in parallel, at most opts.Concurrency at a time.
-func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, scaled map[string]bool, opts Options) (ChangeSet, error) {
+func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstructured.Unstructured, scaled map[string]bool, ig ignorer, opts Options) (ChangeSet, error) {
 	if len(objs) == 0 {
 		return nil, nil
 	}
@@ -44,7 +49,11 @@ func (m *Manager) applyStage(ctx context.Context, c client.Client, objs []*unstr
 	var wg sync.WaitGroup
 	for i, obj := range objs {
 		key := obj.GetNamespace() + "/" + obj.GetKind() + "/" + obj.GetName()
-		want := intent(obj, opts.Owner, scaled[key])
+		want, err := intent(obj, opts.Owner, scaled[key], ig)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()

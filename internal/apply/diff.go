@@ -3,6 +3,7 @@ package apply
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -46,12 +47,20 @@ func (m *Manager) Diff(ctx context.Context, objs []*unstructured.Unstructured, i
 	if err != nil {
 		return nil, err
 	}
+	ig, err := compileIgnores(opts.Ignore)
+	if err != nil {
+		return nil, fmt.Errorf("ignore%w", err)
+	}
 	scaled := scaledTargets(ctx, c, objs)
 	var diffs []ObjectDiff
 	var current []Entry
 	for _, obj := range objs {
 		key := obj.GetNamespace() + "/" + obj.GetKind() + "/" + obj.GetName()
-		d, err := m.diffOne(ctx, c, intent(obj, opts.Owner, scaled[key]))
+		want, err := intent(obj, opts.Owner, scaled[key], ig)
+		if err != nil {
+			return diffs, err
+		}
+		d, err := m.diffOne(ctx, c, want)
 		if err != nil {
 			return diffs, err
 		}

@@ -33,9 +33,13 @@ type record struct {
 }
 
 // intent is the object we ask the server to hold: the rendered object with
-// the owner labels, without fields that belong to an autoscaler.
-func intent(obj *unstructured.Unstructured, owner Owner, scaled bool) *unstructured.Unstructured {
+// the owner labels, without the fields ignored and those that belong to an
+// autoscaler.
+func intent(obj *unstructured.Unstructured, owner Owner, scaled bool, ig ignorer) (*unstructured.Unstructured, error) {
 	out := obj.DeepCopy()
+	if err := ig.strip(out); err != nil {
+		return nil, err
+	}
 	labels := out.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}
@@ -47,7 +51,7 @@ func intent(obj *unstructured.Unstructured, owner Owner, scaled bool) *unstructu
 		// reset every scale-out at each apply.
 		unstructured.RemoveNestedField(out.Object, "spec", "replicas")
 	}
-	return out
+	return out, nil
 }
 
 // hashIntent is a stable hash of an intent (encoding/json sorts map keys).

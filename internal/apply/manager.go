@@ -41,6 +41,10 @@ type Options struct {
 	// "system:serviceaccount:team-a:deployer"; empty means the manager's own.
 	Impersonate string
 
+	// Ignore leaves fields of the selected objects out of what is applied
+	// (see Ignore and IgnoreAnnotation).
+	Ignore []Ignore
+
 	// Concurrency bounds the requests in flight within a stage.
 	Concurrency int
 
