@@ -79,14 +79,18 @@ func CompileRules(rules []Rule) (*Rules, error) {
 // celCostLimit bounds one evaluation, so that a rule cannot hold a worker.
 const celCostLimit = 1_000_000
 
-// evaluate returns the status the rules give obj, and whether any rule is
-// for its kind.
+// evaluate returns the status the rules give obj, or else the built-in
+// rules, and whether any rule is for its kind.
 func (rs *Rules) evaluate(ref Ref, obj *unstructured.Unstructured) (Result, bool) {
-	if rs == nil {
-		return Result{}, false
+	gvk := obj.GroupVersionKind()
+	var programs []program
+	if rs != nil {
+		programs = rs.byKind[gvk]
 	}
-	programs, ok := rs.byKind[obj.GroupVersionKind()]
-	if !ok {
+	if programs == nil {
+		programs = builtin().byKind[gvk]
+	}
+	if programs == nil {
 		return Result{}, false
 	}
 	vars := map[string]any{}
