@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"maps"
 	"strings"
@@ -116,4 +117,37 @@ func TestSubstitutionFromTheSpec(t *testing.T) {
 		t.Errorf("what ran is gone after a failed render: %v", err)
 	}
 	assertNoCanary(t, obj, canary)
+}
+
+// TestFleetSharesOneOverlay deploys one overlay as three AppSources, one per
+// cluster, each with its own ConfigMap of variables: each applies its own
+// values, though the three renders share the render cache.
+func TestFleetSharesOneOverlay(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	app.repo.WriteFile("fleet/kustomization.yaml", "resources:\n- info.yaml\n")
+	app.repo.WriteFile("fleet/info.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: info-${cluster}\n"+
+		"data:\n  cluster: ${cluster}\n  region: ${region:=eu-west}\n")
+	app.repo.Commit("one overlay for the fleet")
+	clusters := map[string]map[string]string{
+		"eu-1": {"cluster": "eu-1"},
+		"eu-2": {"cluster": "eu-2"},
+		"us-1": {"cluster": "us-1", "region": "us-east"},
+	}
+	for name, vars := range clusters {
+		cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "vars-" + name, Namespace: app.ns, Labels: watched}, Data: vars}
+		if err := k8s.Create(t.Context(), cm); err != nil {
+			t.Fatal(err)
+		}
+		app.appSource(t, name, withPath("fleet"), withRender(&v1alpha1.Render{Kustomize: &v1alpha1.KustomizeRender{
+			SubstituteFrom: []v1alpha1.SubstituteReference{{Kind: "ConfigMap", Name: cm.Name}}}}))
+	}
+	for name, vars := range clusters {
+		want := map[string]string{"cluster": name, "region": cmp.Or(vars["region"], "eu-west")}
+		eventually(t, time.Minute, "info-"+name+" applied", func(ctx context.Context) (bool, error) {
+			cm := &corev1.ConfigMap{}
+			err := k8s.Get(ctx, client.ObjectKey{Namespace: app.ns, Name: "info-" + name}, cm)
+			return err == nil && maps.Equal(cm.Data, want), client.IgnoreNotFound(err)
+		})
+	}
 }
