@@ -83,12 +83,7 @@ func sourceReason(err error) string {
 
 // decryptReason maps a decryption error to its condition reason.
 func decryptReason(err error) string {
-	switch {
-	case errors.Is(err, decrypt.ErrSymlinkOutOfBounds):
-		return v1alpha1.SymlinkOutOfBoundsReason
-	case errors.Is(err, decrypt.ErrPathOutOfBounds):
-		return v1alpha1.PathOutOfBoundsReason
-	case errors.Is(err, decrypt.ErrTooLarge), errors.Is(err, decrypt.ErrTooManyFiles):
+	if errors.Is(err, decrypt.ErrTooLarge) {
 		return v1alpha1.LimitExceededReason
 	}
 	return v1alpha1.DecryptionFailedReason

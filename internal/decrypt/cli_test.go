@@ -113,8 +113,8 @@ func runSOPS(tb testing.TB, bin, dir string, env []string, args ...string) []byt
 // cliCase is a file encrypted by the sops CLI.
 type cliCase struct {
 	name      string   // plaintext file name given to the CLI (its extension picks the format)
-	treeName  string   // name in the tree, to show detection does not rest on the name
-	format    Format   // what Tree must detect
+	fileName  string   // name given to File, to show detection does not rest on the name
+	format    Format   // what File must detect
 	plain     []byte   // plaintext
 	args      []string // extra encrypt arguments
 	config    string   // .sops.yaml content for key groups, "" for none
@@ -168,16 +168,14 @@ func TestCLICompatibility(t *testing.T) {
 			writeFile(t, filepath.Join(work, "enc-"+tc.name), enc)
 			want := runSOPS(t, bin, work, []string{"SOPS_AGE_KEY=" + identities(tc.decryptBy)}, "decrypt", "enc-"+tc.name)
 
-			root := newTree(t, map[string][]byte{tc.treeName: enc})
-			res, err := Tree(context.Background(), root, withKeys(ageKeys(tc.decryptBy...)))
+			got, format, err := decryptFile(t, withKeys(ageKeys(tc.decryptBy...)), tc.fileName, enc)
 			s.assertNoLeak(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(res.Decrypted) != 1 || res.Decrypted[0].Format != tc.format {
-				t.Fatalf("decrypted %+v, want one %s file", res.Decrypted, tc.format)
+			if format != tc.format {
+				t.Fatalf("decrypted as %q, want %q", format, tc.format)
 			}
-			got := readFile(t, root, tc.treeName)
 			if !bytes.Equal(got, want) {
 				t.Fatalf("library output differs from `sops decrypt`:\n got: %q\nwant: %q", got, want)
 			}
@@ -194,17 +192,15 @@ func TestCLICompatibilityFailures(t *testing.T) {
 	writeFile(t, filepath.Join(work, "secret.yaml"), secretYAML(s.canary("cli-fail"), s.canary("cli-fail2")))
 	enc := runSOPS(t, bin, work, nil, "encrypt", "--age", a.Recipient().String(), "secret.yaml")
 
-	_, err := Tree(context.Background(), newTree(t, map[string][]byte{"s.yaml": enc}), withKeys(ageKeys(other)))
-	s.assertNoLeak(t, err)
-	fileError(t, err, "s.yaml", ErrNoMatchingKey)
+	got, _, err := decryptFile(t, withKeys(ageKeys(other)), "s.yaml", enc)
+	refused(t, s, got, err, "s.yaml", ErrNoMatchingKey)
 
 	tampered := bytes.Replace(enc, []byte("    mac: ENC["), []byte("    mac: ENC[X"), 1)
-	_, err = Tree(context.Background(), newTree(t, map[string][]byte{"s.yaml": tampered}), withKeys(ageKeys(a)))
-	s.assertNoLeak(t, err)
-	fileError(t, err, "s.yaml", ErrMACMismatch)
+	got, _, err = decryptFile(t, withKeys(ageKeys(a)), "s.yaml", tampered)
+	refused(t, s, got, err, "s.yaml", ErrMACMismatch)
 
-	_, err = Tree(context.Background(), newTree(t, map[string][]byte{"s.yaml": enc}), DefaultOptions())
-	fileError(t, err, "s.yaml", ErrNoKeys)
+	got, _, err = decryptFile(t, DefaultOptions(), "s.yaml", enc)
+	refused(t, s, got, err, "s.yaml", ErrNoKeys)
 }
 
 func identities(ids []*age.X25519Identity) string {

@@ -32,13 +32,12 @@ const metadataKey = "sops"
 var keySourceFields = []string{"age", "pgp", "kms", "gcp_kms", "azure_kv", "hc_vault", "hckms", "key_groups"}
 
 var (
-	sopsWord     = []byte(metadataKey)
-	utf8BOM      = []byte("\ufeff")
-	yamlKeyLine  = regexp.MustCompile(`(?m)^sops:`)
-	iniSection   = regexp.MustCompile(`(?m)^[ \t]*\[sops\][ \t]*\r?$`)
-	iniMetaLine  = regexp.MustCompile(`(?m)^[ \t]*(mac|\w+__map_enc)[ \t]*=`)
-	dotenvMeta   = regexp.MustCompile(`(?m)^sops_(mac|\w+__map_enc)=`)
-	headTailSize = 64 << 10
+	sopsWord    = []byte(metadataKey)
+	utf8BOM     = []byte("\ufeff")
+	yamlKeyLine = regexp.MustCompile(`(?m)^sops:`)
+	iniSection  = regexp.MustCompile(`(?m)^[ \t]*\[sops\][ \t]*\r?$`)
+	iniMetaLine = regexp.MustCompile(`(?m)^[ \t]*(mac|\w+__map_enc)[ \t]*=`)
+	dotenvMeta  = regexp.MustCompile(`(?m)^sops_(mac|\w+__map_enc)=`)
 )
 
 // Detect reports whether data is a SOPS-encrypted file, and its format. The decision rests on
@@ -199,12 +198,4 @@ func hasEnc(v any, depth int) bool {
 		}
 	}
 	return false
-}
-
-// hasMarker reports whether a chunk of a file holds a SOPS metadata marker of any format. It
-// is used on the head and tail of files too large to read whole: SOPS writes its metadata at
-// the end of a file (or, in JSON written by other tools, possibly at the start).
-func hasMarker(chunk []byte) bool {
-	return bytes.Contains(chunk, []byte(`"sops"`)) || yamlKeyLine.Match(chunk) ||
-		iniSection.Match(chunk) || dotenvMeta.Match(chunk)
 }

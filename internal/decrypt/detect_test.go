@@ -51,17 +51,6 @@ func TestDetect(t *testing.T) {
 	}
 }
 
-func TestHasMarker(t *testing.T) {
-	for _, in := range []string{"x\nsops:\n", `{"sops": 1}`, "[sops]\n", "sops_mac=x\n"} {
-		if !hasMarker([]byte(in)) {
-			t.Errorf("hasMarker(%q) = false", in)
-		}
-	}
-	if hasMarker([]byte("kind: ConfigMap\n# sops is not used here\n")) {
-		t.Error("hasMarker matched a plain file")
-	}
-}
-
 // FuzzDetect checks that detection never panics or hangs on arbitrary input (S16).
 func FuzzDetect(f *testing.F) {
 	for _, seed := range []string{

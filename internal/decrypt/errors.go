@@ -23,14 +23,8 @@ var (
 	ErrUnsupportedFormat = errors.New("unsupported sops file format")
 	// ErrTooLarge means an encrypted file is larger than Options.MaxFileSize.
 	ErrTooLarge = errors.New("file exceeds the size limit")
-	// ErrTooManyFiles means the tree holds more files than Options.MaxFiles.
-	ErrTooManyFiles = errors.New("tree exceeds the file count limit")
-	// ErrSymlinkOutOfBounds means a path goes through a symlink that leads outside the tree.
-	ErrSymlinkOutOfBounds = errors.New("symlink resolves outside the tree")
-	// ErrPathOutOfBounds means a path names a place outside the tree, without any symlink.
-	ErrPathOutOfBounds = errors.New("path is outside the tree")
 	// ErrInternal means the SOPS library failed in an unexpected way (a panic); only the
-	// current call fails.
+	// current file fails.
 	ErrInternal = errors.New("internal error in the sops library")
 	// ErrInvalidKey means a configured key cannot be parsed or is not usable.
 	ErrInvalidKey = errors.New("invalid decryption key")
@@ -38,12 +32,12 @@ var (
 	ErrEncryptedObject = errors.New("object still carries sops metadata")
 )
 
-// FileError is the error for one file: the file, relative to the tree root, and the reason.
+// FileError is the error for one file: the file, as the caller named it, and the reason.
 type FileError struct {
-	// Path is the file as it was reached, relative to the tree root, slash-separated.
+	// Path is the name the caller passed to Decrypter.File, normally relative to the checkout.
 	Path string
-	// Reason is one of the sentinel errors of this package, or an fs error such as
-	// fs.ErrNotExist.
+	// Reason is one of the sentinel errors of this package, or the context's error when the
+	// call was cancelled.
 	Reason error
 	// Detail is an optional explanation built only from non-secret facts (recipients, counts,
 	// formats, limits).

@@ -262,18 +262,15 @@ func (s *secrets) pgpKey(t testing.TB) (keys.MasterKey, []byte) {
 	return pgp.NewMasterKeyFromFingerprint(fp), buf.Bytes()
 }
 
-// newTree makes a checkout directory (mode 0700, as the controller makes it) holding files,
-// each written with mode 0644 like a Git checkout, and returns its path.
-func newTree(t testing.TB, files map[string][]byte) string {
+// newDir makes a directory holding files, each written with mode 0644 like a Git checkout,
+// and returns its path.
+func newDir(t testing.TB, files map[string][]byte) string {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "checkout")
-	if err := os.Mkdir(root, 0o700); err != nil {
-		t.Fatal(err)
-	}
+	dir := t.TempDir()
 	for name, data := range files {
-		writeFile(t, filepath.Join(root, filepath.FromSlash(name)), data)
+		writeFile(t, filepath.Join(dir, filepath.FromSlash(name)), data)
 	}
-	return root
+	return dir
 }
 
 func writeFile(t testing.TB, p string, data []byte) {
@@ -282,25 +279,6 @@ func writeFile(t testing.TB, p string, data []byte) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func readFile(t testing.TB, root, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(name)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func symlink(t testing.TB, target, link string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(target, link); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -40,7 +40,7 @@ func TestParseAge(t *testing.T) {
 	}
 }
 
-func TestTreeWithHybridAgeKey(t *testing.T) {
+func TestFileWithHybridAgeKey(t *testing.T) {
 	s := newSecrets()
 	id, err := age.GenerateHybridIdentity()
 	if err != nil {
@@ -52,14 +52,15 @@ func TestTreeWithHybridAgeKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	plain := helmValues(s.canary("pq"), "x")
-	root := newTree(t, map[string][]byte{"v.yaml": seal(t, FormatYAML, plain, sealSpec{groups: [][]keys.MasterKey{{mk}}})})
-	if _, err := Tree(context.Background(), root, withKeys(Keys{Age: [][]byte{[]byte(id.String())}})); err != nil {
+	enc := seal(t, FormatYAML, plain, sealSpec{groups: [][]keys.MasterKey{{mk}}})
+	got, _, err := decryptFile(t, withKeys(Keys{Age: [][]byte{[]byte(id.String())}}), "v.yaml", enc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sameContent(t, FormatYAML, readFile(t, root, "v.yaml"), plain)
+	sameContent(t, FormatYAML, got, plain)
 }
 
-func TestTreeWithPGPKey(t *testing.T) {
+func TestFileWithPGPKey(t *testing.T) {
 	s := newSecrets()
 	mk, private := s.pgpKey(t)
 	other, otherPrivate := s.pgpKey(t)
@@ -80,17 +81,16 @@ func TestTreeWithPGPKey(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			root := newTree(t, map[string][]byte{"secret.env": seal(t, FormatDotenv, plain, tc.spec)})
-			_, err := Tree(context.Background(), root, withKeys(tc.keys))
-			s.assertNoLeak(t, err)
+			got, _, err := decryptFile(t, withKeys(tc.keys), "secret.env", seal(t, FormatDotenv, plain, tc.spec))
 			if tc.want != nil {
-				fileError(t, err, "secret.env", tc.want)
+				refused(t, s, got, err, "secret.env", tc.want)
 				return
 			}
+			s.assertNoLeak(t, err)
 			if err != nil {
 				t.Fatal(err)
 			}
-			sameContent(t, FormatDotenv, readFile(t, root, "secret.env"), plain)
+			sameContent(t, FormatDotenv, got, plain)
 		})
 	}
 }
@@ -133,23 +133,23 @@ func (f fakeKMS) Decrypt(_ context.Context, key *keyservice.Key, enc []byte) ([]
 
 const fakeKMSPrefix = "fake-kms:"
 
-func TestTreeWithExtraKeySource(t *testing.T) {
+func TestFileWithExtraKeySource(t *testing.T) {
 	s := newSecrets()
 	arn := "arn:aws:kms:eu-west-1:000000000000:key/test"
 	plain := helmValues(s.canary("kms"), "x")
 	spec := sealSpec{groups: [][]keys.MasterKey{{kms.NewMasterKeyFromArn(arn, nil, "")}}}
-	files := map[string][]byte{"v.yaml": seal(t, FormatYAML, plain, spec)}
+	enc := seal(t, FormatYAML, plain, spec)
 
-	root := newTree(t, files)
 	opts := DefaultOptions()
 	opts.Sources = []KeySource{fakeKMS{arn: arn}}
-	if _, err := Tree(context.Background(), root, opts); err != nil {
+	got, _, err := decryptFile(t, opts, "v.yaml", enc)
+	if err != nil {
 		t.Fatal(err)
 	}
-	sameContent(t, FormatYAML, readFile(t, root, "v.yaml"), plain)
+	sameContent(t, FormatYAML, got, plain)
 
-	_, err := Tree(context.Background(), newTree(t, files), withKeys(ageKeys(s.ageKey(t))))
-	fe := fileError(t, err, "v.yaml", ErrNoMatchingKey)
+	got, _, err = decryptFile(t, withKeys(ageKeys(s.ageKey(t))), "v.yaml", enc)
+	fe := refused(t, s, got, err, "v.yaml", ErrNoMatchingKey)
 	if !strings.Contains(fe.Detail, "no key source handles kms") {
 		t.Fatalf("detail %q does not say which key kind has no source", fe.Detail)
 	}

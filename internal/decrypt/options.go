@@ -9,9 +9,6 @@ import (
 // DefaultMaxFileSize is the largest file, in bytes, that is decrypted by default (5 MiB).
 const DefaultMaxFileSize = 5 << 20
 
-// DefaultMaxFiles is the largest number of regular files one call examines by default.
-const DefaultMaxFiles = 20000
-
 // Keys is the private key material a call may decrypt with, as plain data. The controller fills
 // it from the entries of the Secret named by spec.decryption.secretRef, in the AppSource's own
 // namespace; this package never reads keys from anywhere else.
@@ -46,8 +43,7 @@ func (k Keys) IsZero() bool {
 	return len(k.Age) == 0 && len(k.PGP) == 0
 }
 
-// Options configures a call to Tree. The zero value is usable: unset limits take their
-// defaults.
+// Options configures a Decrypter. The zero value is usable: an unset limit takes its default.
 type Options struct {
 	// Keys are the age and OpenPGP private keys to decrypt with. With no Keys and no Sources,
 	// any encrypted file is an error wrapping ErrNoKeys.
@@ -56,29 +52,20 @@ type Options struct {
 	// Vault providers. Nil means none.
 	Sources []KeySource
 	// MaxFileSize is the largest encrypted file, in bytes, that is decrypted; a larger
-	// encrypted file is an error wrapping ErrTooLarge. Larger files without SOPS markers are
-	// left alone. Zero or less means DefaultMaxFileSize.
+	// encrypted file is an error wrapping ErrTooLarge. A larger file without SOPS metadata is
+	// returned unchanged. Zero or less means DefaultMaxFileSize.
 	MaxFileSize int64
-	// MaxFiles is the largest number of regular files one call examines; more is an error
-	// wrapping ErrTooManyFiles. Zero or less means DefaultMaxFiles.
-	MaxFiles int
 }
 
-// DefaultOptions returns Options with the default limits and no keys.
+// DefaultOptions returns Options with the default limit and no keys.
 func DefaultOptions() Options {
-	return Options{
-		MaxFileSize: DefaultMaxFileSize,
-		MaxFiles:    DefaultMaxFiles,
-	}
+	return Options{MaxFileSize: DefaultMaxFileSize}
 }
 
-// withDefaults fills unset limits, so a zero Options is still bounded.
+// withDefaults fills an unset limit, so a zero Options is still bounded.
 func (o Options) withDefaults() Options {
 	if o.MaxFileSize <= 0 {
 		o.MaxFileSize = DefaultMaxFileSize
-	}
-	if o.MaxFiles <= 0 {
-		o.MaxFiles = DefaultMaxFiles
 	}
 	return o
 }

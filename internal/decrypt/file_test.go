@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -16,18 +13,28 @@ import (
 	"github.com/getsops/sops/v3/keyservice"
 )
 
-func assertMode0600(t *testing.T, p string) {
+// decryptFile decrypts one file with a Decrypter made from opts, as the render does.
+func decryptFile(t testing.TB, opts Options, name string, data []byte) ([]byte, Format, error) {
 	t.Helper()
-	fi, err := os.Stat(p)
+	d, err := NewDecrypter(opts)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("NewDecrypter: %v", err)
 	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Fatalf("%s has mode %v, want 0600", p, fi.Mode().Perm())
-	}
+	return d.File(context.Background(), name, data)
 }
 
-func TestTreeDecryptsEveryFormat(t *testing.T) {
+// refused asserts that File failed on name for reason and gave no plaintext.
+func refused(t testing.TB, s *secrets, plain []byte, err error, name string, reason error) *FileError {
+	t.Helper()
+	s.assertNoLeak(t, err)
+	fe := fileError(t, err, name, reason)
+	if plain != nil {
+		t.Fatalf("File returned %d bytes with its error", len(plain))
+	}
+	return fe
+}
+
+func TestFileDecryptsEveryFormat(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
 	c := s.canary
@@ -48,70 +55,33 @@ func TestTreeDecryptsEveryFormat(t *testing.T) {
 		{"app/certs/tls.key", FormatBinary, binaryFile(c("binary")), forAge(t, id)},
 		{"app/all.yaml", FormatYAML, multiDocYAML(c("doc1"), c("doc2")), forAge(t, id)},
 	}
-	files := map[string][]byte{"app/plain.yaml": []byte("kind: ConfigMap\n")}
-	for _, tc := range cases {
-		files[tc.name] = seal(t, tc.format, tc.plain, tc.spec)
-	}
-	root := newTree(t, files)
-
-	res, err := Tree(context.Background(), root, withKeys(ageKeys(id)), "app")
-	if err != nil {
-		s.assertNoLeak(t, err)
-		t.Fatalf("Tree: %v", err)
-	}
-	got := map[string]Format{}
-	for _, f := range res.Decrypted {
-		got[f.Path] = f.Format
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			if got[tc.name] != tc.format {
-				t.Fatalf("decrypted as %q, want %q (result %+v)", got[tc.name], tc.format, res.Decrypted)
-			}
-			sameContent(t, tc.format, readFile(t, root, tc.name), tc.plain)
-			assertMode0600(t, filepath.Join(root, tc.name))
-		})
-	}
-	if len(res.Decrypted) != len(cases) || res.Examined != len(cases)+1 {
-		t.Fatalf("decrypted %d, examined %d; want %d and %d", len(res.Decrypted), res.Examined, len(cases), len(cases)+1)
-	}
-	if string(readFile(t, root, "app/plain.yaml")) != "kind: ConfigMap\n" {
-		t.Fatal("a plain file was changed")
-	}
-}
-
-func TestTreeDecryptsNamedFilesOnlyInsideTheirPaths(t *testing.T) {
-	s := newSecrets()
-	id := s.ageKey(t)
-	enc := func() []byte { return seal(t, FormatYAML, helmValues(s.canary("v"), "a"), forAge(t, id)) }
-	root := newTree(t, map[string][]byte{
-		"deploy/prod/secret.yaml":  enc(),
-		"charts/web/values.yaml":   enc(),
-		"charts/web/other.yaml":    enc(),
-		"deploy/.git/objects/x":    enc(),
-		"unrelated/secret.yaml":    enc(),
-		"deploy/prod/nested/a.env": seal(t, FormatDotenv, dotenvFile(s.canary("n"), "b"), forAge(t, id)),
-	})
-	res, err := Tree(context.Background(), root, withKeys(ageKeys(id)), "deploy", "charts/web/values.yaml")
+	d, err := NewDecrypter(withKeys(ageKeys(id)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var paths []string
-	for _, f := range res.Decrypted {
-		paths = append(paths, f.Path)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, format, err := d.File(context.Background(), tc.name, seal(t, tc.format, tc.plain, tc.spec))
+			s.assertNoLeak(t, err)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if format != tc.format {
+				t.Fatalf("decrypted as %q, want %q", format, tc.format)
+			}
+			sameContent(t, tc.format, got, tc.plain)
+		})
 	}
-	want := []string{"deploy/prod/nested/a.env", "deploy/prod/secret.yaml", "charts/web/values.yaml"}
-	if !reflect.DeepEqual(paths, want) {
-		t.Fatalf("decrypted %v, want %v", paths, want)
-	}
-	for _, untouched := range []string{"charts/web/other.yaml", "deploy/.git/objects/x", "unrelated/secret.yaml"} {
-		if _, ok := Detect(untouched, readFile(t, root, untouched)); !ok {
-			t.Errorf("%s was decrypted but is outside the named paths", untouched)
+	t.Run("plain file", func(t *testing.T) {
+		plain := []byte("kind: ConfigMap\n")
+		got, format, err := d.File(context.Background(), "app/plain.yaml", plain)
+		if err != nil || format != "" || !bytes.Equal(got, plain) {
+			t.Fatalf("File = %q, %q, %v; want the file unchanged", got, format, err)
 		}
-	}
+	})
 }
 
-func TestTreeMultiRecipientAndKeyGroups(t *testing.T) {
+func TestFileMultiRecipientAndKeyGroups(t *testing.T) {
 	s := newSecrets()
 	a, b, c, other := s.ageKey(t), s.ageKey(t), s.ageKey(t), s.ageKey(t)
 	plain := helmValues(s.canary("groups"), s.canary("groups2"))
@@ -131,28 +101,24 @@ func TestTreeMultiRecipientAndKeyGroups(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			root := newTree(t, map[string][]byte{"values.yaml": seal(t, FormatYAML, plain, tc.spec)})
-			_, err := Tree(context.Background(), root, withKeys(tc.keys))
-			s.assertNoLeak(t, err)
+			got, _, err := decryptFile(t, withKeys(tc.keys), "values.yaml", seal(t, FormatYAML, plain, tc.spec))
 			if tc.wantErr == "" {
+				s.assertNoLeak(t, err)
 				if err != nil {
 					t.Fatal(err)
 				}
-				sameContent(t, FormatYAML, readFile(t, root, "values.yaml"), plain)
+				sameContent(t, FormatYAML, got, plain)
 				return
 			}
-			fe := fileError(t, err, "values.yaml", ErrNoMatchingKey)
+			fe := refused(t, s, got, err, "values.yaml", ErrNoMatchingKey)
 			if !strings.Contains(fe.Detail, tc.wantErr) {
 				t.Fatalf("detail %q does not say %q", fe.Detail, tc.wantErr)
-			}
-			if _, ok := Detect("values.yaml", readFile(t, root, "values.yaml")); !ok {
-				t.Fatal("a file that failed to decrypt was changed")
 			}
 		})
 	}
 }
 
-func TestTreeRefusesTamperedFiles(t *testing.T) {
+func TestFileRefusesTamperedFiles(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
 	plain := []byte(fmt.Sprintf("password: %s\ntoken: %s\nlabel_unencrypted: blue\n", s.canary("mac1"), s.canary("mac2")))
@@ -180,18 +146,13 @@ func TestTreeRefusesTamperedFiles(t *testing.T) {
 			if tampered == string(enc) {
 				t.Fatal("fixture was not tampered with")
 			}
-			root := newTree(t, map[string][]byte{"s/secret.yaml": []byte(tampered)})
-			_, err := Tree(context.Background(), root, withKeys(ageKeys(id)))
-			s.assertNoLeak(t, err)
-			fileError(t, err, "s/secret.yaml", ErrMACMismatch)
-			if string(readFile(t, root, "s/secret.yaml")) != tampered {
-				t.Fatal("a file that failed its MAC check was changed")
-			}
+			got, _, err := decryptFile(t, withKeys(ageKeys(id)), "s/secret.yaml", []byte(tampered))
+			refused(t, s, got, err, "s/secret.yaml", ErrMACMismatch)
 		})
 	}
 }
 
-func TestTreeRefusesMalformedMetadata(t *testing.T) {
+func TestFileRefusesMalformedMetadata(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
 	enc := string(seal(t, FormatYAML, helmValues(s.canary("m"), "x"), forAge(t, id)))
@@ -206,10 +167,8 @@ func TestTreeRefusesMalformedMetadata(t *testing.T) {
 	}
 	for name, content := range cases {
 		t.Run(name, func(t *testing.T) {
-			root := newTree(t, map[string][]byte{"f.yaml": []byte(content)})
-			_, err := Tree(context.Background(), root, withKeys(ageKeys(id)))
-			s.assertNoLeak(t, err)
-			fileError(t, err, "f.yaml", ErrMalformedMetadata)
+			got, _, err := decryptFile(t, withKeys(ageKeys(id)), "f.yaml", []byte(content))
+			refused(t, s, got, err, "f.yaml", ErrMalformedMetadata)
 		})
 	}
 }
@@ -238,72 +197,36 @@ func cutBetween(t *testing.T, s, start, end, with string) string {
 	return s[:i] + with + s[j:]
 }
 
-func TestTreeBoundsFileSize(t *testing.T) {
+func TestFileBoundsFileSize(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
+	opts := withKeys(ageKeys(id))
 	big := fmt.Sprintf("blob: %s%s\n", s.canary("big"), strings.Repeat("x", DefaultMaxFileSize))
-	plainBig := []byte("# large plain file\n" + strings.Repeat("kind: ConfigMap\n", DefaultMaxFileSize/16+1))
-	root := newTree(t, map[string][]byte{
-		"a/huge.yaml":  seal(t, FormatYAML, []byte(big), forAge(t, id)),
-		"b/plain.yaml": plainBig,
-		"c/small.yaml": seal(t, FormatYAML, helmValues(s.canary("small"), "x"), forAge(t, id)),
-	})
-	_, err := Tree(context.Background(), root, withKeys(ageKeys(id)), "a")
-	s.assertNoLeak(t, err)
-	fileError(t, err, "a/huge.yaml", ErrTooLarge)
+	got, _, err := decryptFile(t, opts, "a/huge.yaml", seal(t, FormatYAML, []byte(big), forAge(t, id)))
+	refused(t, s, got, err, "a/huge.yaml", ErrTooLarge)
 
-	res, err := Tree(context.Background(), root, withKeys(ageKeys(id)), "b", "c")
-	if err != nil {
-		t.Fatalf("a large plain file must be left alone: %v", err)
-	}
-	if len(res.Decrypted) != 1 || !bytes.Equal(readFile(t, root, "b/plain.yaml"), plainBig) {
-		t.Fatalf("unexpected result %+v", res)
+	plainBig := []byte("# large plain file\n" + strings.Repeat("kind: ConfigMap\n", DefaultMaxFileSize/16+1))
+	got, format, err := decryptFile(t, opts, "b/plain.yaml", plainBig)
+	if err != nil || format != "" || !bytes.Equal(got, plainBig) {
+		t.Fatalf("a large plain file must be returned unchanged: format %q, %v", format, err)
 	}
 
 	small := withKeys(ageKeys(id))
 	small.MaxFileSize = 512
-	root = newTree(t, map[string][]byte{"c/small.yaml": seal(t, FormatYAML, helmValues(s.canary("s2"), "x"), forAge(t, id))})
-	_, err = Tree(context.Background(), root, small)
-	fileError(t, err, "c/small.yaml", ErrTooLarge)
+	got, _, err = decryptFile(t, small, "c/small.yaml", seal(t, FormatYAML, helmValues(s.canary("s2"), "x"), forAge(t, id)))
+	refused(t, s, got, err, "c/small.yaml", ErrTooLarge)
 }
 
-func TestTreeBoundsFileCount(t *testing.T) {
-	files := map[string][]byte{}
-	for i := range 5 {
-		files[fmt.Sprintf("f%d.yaml", i)] = []byte("a: b\n")
-	}
-	opts := DefaultOptions()
-	opts.MaxFiles = 4
-	_, err := Tree(context.Background(), newTree(t, files), opts)
-	if !errors.Is(err, ErrTooManyFiles) {
-		t.Fatalf("got %v, want ErrTooManyFiles", err)
-	}
-}
-
-func TestTreeWithoutKeysRefusesEncryptedFiles(t *testing.T) {
+func TestFileWithoutKeysRefusesEncryptedFiles(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
-	root := newTree(t, map[string][]byte{
-		"app/plain.yaml":          []byte("kind: ConfigMap\n"),
-		"app/secrets/secret.yaml": seal(t, FormatYAML, secretYAML(s.canary("nokey"), "t"), forAge(t, id)),
-	})
-	res, err := Tree(context.Background(), root, DefaultOptions(), "app")
-	s.assertNoLeak(t, err)
-	fileError(t, err, "app/secrets/secret.yaml", ErrNoKeys)
-	if len(res.Decrypted) != 0 {
-		t.Fatalf("decrypted %v without keys", res.Decrypted)
-	}
+	enc := seal(t, FormatYAML, secretYAML(s.canary("nokey"), "t"), forAge(t, id))
+	got, _, err := decryptFile(t, DefaultOptions(), "app/secrets/secret.yaml", enc)
+	refused(t, s, got, err, "app/secrets/secret.yaml", ErrNoKeys)
 
-	plainOnly := newTree(t, map[string][]byte{"app/plain.yaml": []byte("kind: ConfigMap\n")})
-	if _, err := Tree(context.Background(), plainOnly, DefaultOptions(), "app"); err != nil {
-		t.Fatalf("a tree without encrypted files needs no keys: %v", err)
+	if _, _, err := decryptFile(t, DefaultOptions(), "app/plain.yaml", []byte("kind: ConfigMap\n")); err != nil {
+		t.Fatalf("a plain file needs no keys: %v", err)
 	}
-}
-
-func TestTreeMissingPath(t *testing.T) {
-	root := newTree(t, map[string][]byte{"a.yaml": []byte("a: b\n")})
-	_, err := Tree(context.Background(), root, DefaultOptions(), "values-missing.yaml")
-	fileError(t, err, "values-missing.yaml", os.ErrNotExist)
 }
 
 // panickingSource stands for a SOPS library bug: it panics inside the data key recovery.
@@ -313,20 +236,21 @@ func (panickingSource) Decrypt(context.Context, *keyservice.Key, []byte) ([]byte
 	panic("boom: " + "internal state")
 }
 
-func TestTreeRecoversFromPanicInSOPS(t *testing.T) {
+func TestFileRecoversFromPanicInSOPS(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
-	root := newTree(t, map[string][]byte{"x.yaml": seal(t, FormatYAML, helmValues(s.canary("p"), "x"), forAge(t, id))})
 	opts := DefaultOptions()
 	opts.Sources = []KeySource{panickingSource{}}
-	_, err := Tree(context.Background(), root, opts)
-	fe := fileError(t, err, "x.yaml", ErrInternal)
+	got, _, err := decryptFile(t, opts, "x.yaml", seal(t, FormatYAML, helmValues(s.canary("p"), "x"), forAge(t, id)))
+	fe := refused(t, s, got, err, "x.yaml", ErrInternal)
 	if strings.Contains(fe.Error(), "boom") {
 		t.Fatalf("panic value reached the error: %v", fe)
 	}
 }
 
-func TestTreeConcurrentCallsKeepTheirKeys(t *testing.T) {
+// TestFileConcurrentCallsKeepTheirKeys runs Decrypters with different keys at once, each
+// shared by two goroutines: a file decrypts with its own Decrypter's keys, never another's.
+func TestFileConcurrentCallsKeepTheirKeys(t *testing.T) {
 	s := newSecrets()
 	const n = 8
 	var wg sync.WaitGroup
@@ -334,18 +258,22 @@ func TestTreeConcurrentCallsKeepTheirKeys(t *testing.T) {
 	for i := range n {
 		own, foreign := s.ageKey(t), s.ageKey(t)
 		plain := helmValues(s.canary(fmt.Sprint("c", i)), "x")
-		mine := newTree(t, map[string][]byte{"v.yaml": seal(t, FormatYAML, plain, forAge(t, own))})
-		theirs := newTree(t, map[string][]byte{"v.yaml": seal(t, FormatYAML, plain, forAge(t, foreign))})
+		mine := seal(t, FormatYAML, plain, forAge(t, own))
+		theirs := seal(t, FormatYAML, plain, forAge(t, foreign))
+		d, err := NewDecrypter(withKeys(ageKeys(own)))
+		if err != nil {
+			t.Fatal(err)
+		}
 		wg.Add(2)
 		go func() {
 			defer wg.Done()
-			if _, err := Tree(context.Background(), mine, withKeys(ageKeys(own))); err != nil {
+			if _, _, err := d.File(context.Background(), "v.yaml", mine); err != nil {
 				errs <- fmt.Errorf("own key: %w", err)
 			}
 		}()
 		go func() {
 			defer wg.Done()
-			if _, err := Tree(context.Background(), theirs, withKeys(ageKeys(own))); !errors.Is(err, ErrNoMatchingKey) {
+			if _, _, err := d.File(context.Background(), "v.yaml", theirs); !errors.Is(err, ErrNoMatchingKey) {
 				errs <- fmt.Errorf("another call's key must not decrypt: %w", err)
 			}
 		}()
@@ -357,18 +285,20 @@ func TestTreeConcurrentCallsKeepTheirKeys(t *testing.T) {
 	}
 }
 
-func TestTreeHonoursContext(t *testing.T) {
+func TestFileHonoursContext(t *testing.T) {
 	s := newSecrets()
 	id := s.ageKey(t)
-	root := newTree(t, map[string][]byte{"d/x.yaml": seal(t, FormatYAML, helmValues(s.canary("ctx"), "x"), forAge(t, id))})
+	d, err := NewDecrypter(withKeys(ageKeys(id)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Tree(ctx, root, withKeys(ageKeys(id))); !errors.Is(err, context.Canceled) {
-		t.Fatalf("got %v, want context.Canceled", err)
-	}
+	got, _, err := d.File(ctx, "d/x.yaml", seal(t, FormatYAML, helmValues(s.canary("ctx"), "x"), forAge(t, id)))
+	refused(t, s, got, err, "d/x.yaml", context.Canceled)
 }
 
-func TestTreeRefusesInvalidKeys(t *testing.T) {
+func TestNewDecrypterRefusesInvalidKeys(t *testing.T) {
 	s := newSecrets()
 	secretish := "AGE-SECRET-KEY-1" + strings.ToUpper(s.canary("key"))
 	s.add(secretish)
@@ -380,7 +310,7 @@ func TestTreeRefusesInvalidKeys(t *testing.T) {
 	}
 	for name, k := range cases {
 		t.Run(name, func(t *testing.T) {
-			_, err := Tree(context.Background(), newTree(t, nil), withKeys(k))
+			_, err := NewDecrypter(withKeys(k))
 			if !errors.Is(err, ErrInvalidKey) {
 				t.Fatalf("got %v, want ErrInvalidKey", err)
 			}
