@@ -14,6 +14,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -276,9 +277,9 @@ func keepIdentity(obj any) (any, error) {
 // its memory does not grow with the cluster's unrelated objects: objects
 // labelled as ours (what AppSources applied), the AppSources of its shard,
 // and all HorizontalPodAutoscalers (few, and one of someone else's may scale what we
-// apply). Secrets and ConfigMaps are read from the API server when a
-// reconcile needs them, never cached: only their metadata is watched, in the
-// cache of references.
+// apply). Applied ConfigMaps and Secrets are cached without their content;
+// those a reconcile reads are read from the API server when it needs them,
+// never cached: only their metadata is watched, in the cache of references.
 func cacheOnlyOurs(opts *ctrl.Options, inShard labels.Selector) error {
 	ours, err := labels.NewRequirement(v1alpha1.NameLabel, selection.Exists, nil)
 	if err != nil {
@@ -287,6 +288,13 @@ func cacheOnlyOurs(opts *ctrl.Options, inShard labels.Selector) error {
 	opts.Cache.DefaultLabelSelector = labels.NewSelector().Add(*ours)
 	if opts.Cache.ByObject == nil {
 		opts.Cache.ByObject = map[client.Object]cache.ByObject{}
+	}
+	// Applied ConfigMaps and Secrets are cached without their content.
+	opts.Cache.DefaultTransform = func(obj any) (any, error) {
+		if u, ok := obj.(*unstructured.Unstructured); ok {
+			apply.DropContent(u)
+		}
+		return obj, nil
 	}
 	opts.Cache.ByObject[&v1alpha1.AppSource{}] = cache.ByObject{Label: inShard}
 	opts.Cache.ByObject[&autoscalingv2.HorizontalPodAutoscaler{}] = cache.ByObject{Label: labels.Everything()}

@@ -130,6 +130,10 @@ func (m *Manager) applyOne(ctx context.Context, c client.Client, want *unstructu
 	}
 	m.remember(entry.ID, record{uid: string(applied.GetUID()), intent: hash,
 		fields: hashOwnedFields(applied.GetManagedFields()), resourceVersion: applied.GetResourceVersion()})
+	// Kept for a health check that finds the cache behind: it reads no
+	// content and no field set.
+	DropContent(applied)
+	applied.SetManagedFields(nil)
 	change.Generation, change.Applied = applied.GetGeneration(), applied
 	// A cache may not have seen our last apply yet: what that apply returned
 	// tells a write that changed nothing as well as the live object does.

@@ -54,6 +54,19 @@ func intent(obj *unstructured.Unstructured, owner Owner, scaled bool, ig ignorer
 	return out, nil
 }
 
+// DropContent removes from obj, in place, the content of a ConfigMap or a
+// Secret (data, binaryData, stringData): what neither the drift check (our
+// field set) nor a health check (always Current) reads, and what a cache of
+// applied objects need not hold in memory, Secret values least of all.
+func DropContent(obj *unstructured.Unstructured) {
+	if gvk := obj.GroupVersionKind(); gvk.Group != "" || (gvk.Kind != "ConfigMap" && gvk.Kind != "Secret") {
+		return
+	}
+	for _, f := range []string{"data", "binaryData", "stringData"} {
+		delete(obj.Object, f)
+	}
+}
+
 // hashIntent is a stable hash of an intent (encoding/json sorts map keys).
 func hashIntent(obj *unstructured.Unstructured) string {
 	b, _ := json.Marshal(obj.Object)

@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -682,23 +683,48 @@ func (w *webhookManager) push(b testing.TB, url string) {
 	}
 }
 
-// peakRSS is the process's peak resident set size, in bytes.
+// peakRSS is the process's peak resident set size, in bytes: its memory
+// and the pages of its binary it touched.
 func (p *managerProcess) peakRSS(b testing.TB) int64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	n, err := p.status("VmHWM")
 	if err != nil {
 		b.Fatal(err)
 	}
-	for line := range strings.SplitSeq(string(status), "\n") {
-		if kb, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
-			if err != nil {
-				b.Fatal(err)
+	return n
+}
+
+// sampleAnonymous samples the process's anonymous resident memory (the Go
+// heap, stacks and runtime, not its binary's pages: what GOMEMLIMIT
+// bounds) every 50 ms until the test ends, and returns the highest sample
+// so far.
+func (p *managerProcess) sampleAnonymous(t testing.TB) func() int64 {
+	var peak atomic.Int64
+	ctx, stop := context.WithCancel(context.Background())
+	t.Cleanup(stop)
+	go func() {
+		for ctx.Err() == nil {
+			if n, err := p.status("RssAnon"); err == nil && n > peak.Load() {
+				peak.Store(n)
 			}
-			return n << 10
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	return peak.Load
+}
+
+// status reads a field of /proc/<pid>/status, in bytes.
+func (p *managerProcess) status(field string) (int64, error) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(status), "\n") {
+		if kb, ok := strings.CutPrefix(line, field+":"); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
+			return n << 10, err
 		}
 	}
-	b.Fatal("no VmHWM in /proc status")
-	return 0
+	return 0, fmt.Errorf("no %s in /proc status", field)
 }
 
 // waitAllReady waits until every AppSource is Ready and every ConfigMap

@@ -30,12 +30,18 @@ func startManager(t testing.TB, configure ...func(*controllers.Config)) *control
 // waitReady waits until obj's Ready condition has status and reason.
 func waitReady(t testing.TB, obj *v1alpha1.AppSource, status metav1.ConditionStatus, reason string) {
 	t.Helper()
+	waitReadyWithin(t, obj, 90*time.Second, status, reason)
+}
+
+// waitReadyWithin is waitReady for as long as timeout.
+func waitReadyWithin(t testing.TB, obj *v1alpha1.AppSource, timeout time.Duration, status metav1.ConditionStatus, reason string) {
+	t.Helper()
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("AppSource %s/%s status: %+v", obj.Namespace, obj.Name, obj.Status)
 		}
 	})
-	eventually(t, 90*time.Second, "Ready="+string(status)+" "+reason, func(ctx context.Context) (bool, error) {
+	eventually(t, timeout, "Ready="+string(status)+" "+reason, func(ctx context.Context) (bool, error) {
 		if err := get(ctx, obj); err != nil {
 			return false, nil
 		}
