@@ -218,7 +218,7 @@ func ancestryOf(ctx context.Context, sto storer.EncodedObjectStorer, a, d plumbi
 // a pinned commit. Never a thin pack: a history stored as loose objects
 // would be thousands of files.
 func fetchHistory(ctx context.Context, sto *filesystem.Storage, r *request, h plumbing.Hash, maxBytes int64) error {
-	lim := &fetchLimits{left: maxBytes}
+	lim := &fetchLimits{max: maxBytes, left: maxBytes}
 	opts := &git.FetchOptions{
 		RemoteName: "origin",
 		Depth:      infiniteDepth,

@@ -125,7 +125,7 @@ const infiniteDepth = 0x7fffffff
 // complete history of every branch and tag. incremental says the cache
 // already holds objects, so a thin pack can be resolved against them.
 func fetch(ctx context.Context, sto *filesystem.Storage, r *request, t target, maxBytes int64, incremental bool) error {
-	lim := &fetchLimits{left: maxBytes}
+	lim := &fetchLimits{max: maxBytes, left: maxBytes}
 	opts := &git.FetchOptions{
 		RemoteName: "origin",
 		Depth:      1,
@@ -172,7 +172,7 @@ func fetchErr(err error, lim *fetchLimits) error {
 	case err == nil || errors.Is(err, git.NoErrAlreadyUpToDate):
 		return nil
 	case lim.exceeded || errors.Is(err, errFetchLimit):
-		return withKind(ErrLimitExceeded, errors.New("fetch downloaded more than the byte limit"))
+		return withKind(ErrLimitExceeded, fmt.Errorf("fetch downloaded more than the byte limit of %d MiB", lim.max>>20))
 	}
 	return err
 }

@@ -62,9 +62,9 @@ func installTransports() {
 
 // fetchLimits travel in the context of one fetch to the transport.
 type fetchLimits struct {
-	// left is the budget of bytes of the upload-pack response.
-	left     int64
-	exceeded bool
+	// max is the bound; left what is left of it for the upload-pack response.
+	max, left int64
+	exceeded  bool
 	// thin allows a thin pack: the storage resolves deltas against objects
 	// it already holds. Without it a shallow fetch of one new commit
 	// downloads the whole tree again.

@@ -29,6 +29,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/source/gittest"
 )
 
 // Tests of the fault rows of RELIABILITY.md, named by their IDs.
@@ -856,4 +857,33 @@ func (p *resettingProxy) resetFor(d, period time.Duration) {
 			p.resetAll()
 		}
 	}()
+}
+
+// TestL3LargeRepositoryAndAGigabyteBlob: an application in a repository of
+// 50,000 files is deployed, and each reconcile's checkout is gone once it
+// ends; a commit adding a blob of 1 GiB of random data (incompressible, so
+// its pack is as large) stops at the fetch byte bound, 1 GiB by default:
+// LimitExceeded naming the bound, what runs untouched, no checkout left.
+func TestL3LargeRepositoryAndAGigabyteBlob(t *testing.T) {
+	r := startManager(t)
+	app := newGitApp(t)
+	big := gittest.Generate(t, app.server.Root, "big.git", 50000, 1)
+	gittest.AppendCommit(t, big, "main", "deploy/deployment.yaml", deploymentYAML("example.com/web:1"))
+	obj := app.appSource(t, "web", withURL(app.server.RepoURL("big.git")))
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	noCheckoutLeft := func(ctx context.Context) (bool, error) {
+		entries, err := os.ReadDir(r.WorkDir)
+		return err == nil && len(entries) == 0, err
+	}
+	eventually(t, time.Minute, "no checkout left after the reconcile", noCheckoutLeft)
+	before, good := app.deployment(t), obj.Status.LastAppliedRevision
+
+	gittest.AppendBlob(t, big, "main", "assets/huge.bin", 1<<30, rand.NewChaCha8([32]byte{}))
+	requestReconcile(t, obj)
+	waitReadyWithin(t, obj, 3*time.Minute, metav1.ConditionFalse, v1alpha1.LimitExceededReason)
+	if msg := readyMessage(obj); !strings.Contains(msg, "byte limit of 1024 MiB") {
+		t.Errorf("Ready message %q does not name the fetch bound", msg)
+	}
+	assertUntouched(t, app, obj, before, good)
+	eventually(t, time.Minute, "no checkout left after the failed fetch", noCheckoutLeft)
 }

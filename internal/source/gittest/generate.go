@@ -48,6 +48,24 @@ func AppendCommit(t testing.TB, dir, branch, path, content string) string {
 	return Git(t, dir, "rev-parse", "refs/heads/"+branch)
 }
 
+// AppendBlob adds one commit on branch of the bare repository dir that
+// writes path with size bytes read from r, streamed (a blob of a gigabyte
+// never sits in memory), and returns its hash.
+func AppendBlob(t testing.TB, dir, branch, path string, size int64, r io.Reader) string {
+	t.Helper()
+	fastImport(t, dir, func(w io.Writer) {
+		fmt.Fprintf(w, "commit refs/heads/%s\n", branch)
+		writeCommitHeader(w, 0, "append "+path)
+		fmt.Fprintf(w, "from refs/heads/%s^0\n", branch)
+		fmt.Fprintf(w, "M 100644 inline %s\ndata %d\n", path, size)
+		if _, err := io.CopyN(w, r, size); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(w)
+	})
+	return Git(t, dir, "rev-parse", "refs/heads/"+branch)
+}
+
 func fastImport(t testing.TB, dir string, write func(io.Writer)) {
 	t.Helper()
 	cmd := exec.Command("git", "fast-import", "--quiet", "--force")
