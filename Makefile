@@ -7,6 +7,7 @@ TOOLS      := go tool -modfile=hack/tools/go.mod
 K8S_BIN     = $(shell hack/build-k8s.sh)
 GO_TEST    ?= go test -count=1 -timeout=40m
 CLUSTER    := .cache/cluster
+SOAK_DURATION ?= 10m
 
 .PHONY: help
 help: ## List the targets.
@@ -73,6 +74,10 @@ tools: ## Build the reference CLIs (kustomize, helm, sops) the fidelity tests co
 	@hack/build-tools.sh kustomize helm sops >/dev/null
 
 .PHONY: bench
+.PHONY: soak
+soak: tools ## L5/L6: commits, a webhook flood and manager kills for $(SOAK_DURATION) (default 10m); not in `make test`.
+	SOAK_DURATION=$(SOAK_DURATION) DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -tags soak -count=1 -timeout=3h -run='^TestSoak$$' -v ./test/e2e/
+
 bench: tools ## Benchmarks, each beside its baseline from the same run.
 	DRIFTLESS_K8S_BIN=$(K8S_BIN) go test -count=1 -timeout=60m -run='^$$' -bench=. -benchmem $$(go list ./... | grep -v /test/e2e)
 	@# End-to-end figures are medians over many commits: a fixed count, not a time.

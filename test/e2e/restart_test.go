@@ -205,10 +205,11 @@ func buildManager(t testing.TB) string {
 // managerProcess is a manager binary, or a peer's controller, running
 // against the test cluster.
 type managerProcess struct {
-	name string
-	cmd  *exec.Cmd
-	log  string        // its stdout and stderr
-	done chan struct{} // closed once it exited
+	name    string
+	cmd     *exec.Cmd
+	log     string        // its stdout and stderr
+	done    chan struct{} // closed once it exited
+	workDir string        // its --work-dir, for a manager
 }
 
 // startManagerProcess starts bin, with args added to its flags, against the
@@ -217,8 +218,10 @@ type managerProcess struct {
 func startManagerProcess(t testing.TB, bin, name string, args ...string) *managerProcess {
 	t.Helper()
 	dir := t.TempDir()
-	return startProcess(t, name, exec.Command(bin, append([]string{"--kubeconfig=" + cluster.Kubeconfig, "--metrics-bind-address=0",
+	p := startProcess(t, name, exec.Command(bin, append([]string{"--kubeconfig=" + cluster.Kubeconfig, "--metrics-bind-address=0",
 		"--health-probe-bind-address=0", "--leader-elect=false", "--work-dir=" + dir, "--log-level=info"}, args...)...))
+	p.workDir = dir
+	return p
 }
 
 // startProcess starts cmd with its output in a log file; the process is
