@@ -20,11 +20,7 @@ func TestEncryptedSecretIsDecryptedOnlyWithTheRightKey(t *testing.T) {
 	wrong, _ := age.GenerateX25519Identity()
 	const canary = "canary-sops-value-3c9e"
 	commitEncryptedSecret(t, app, right, canary)
-	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns, Labels: watched},
-		StringData: map[string]string{"team.agekey": wrong.String()}}
-	if err := k8s.Create(t.Context(), keys); err != nil {
-		t.Fatal(err)
-	}
+	keys := createAgeKeys(t, app.ns, wrong)
 	obj := app.appSource(t, "web", func(s *v1alpha1.AppSource) {
 		s.Spec.Decryption = &v1alpha1.Decryption{SecretRef: v1alpha1.LocalObjectReference{Name: "sops-age"}}
 	})
@@ -52,6 +48,17 @@ func TestEncryptedSecretIsDecryptedOnlyWithTheRightKey(t *testing.T) {
 	}
 	assertNoCanary(t, obj, canary)
 	assertNoCanary(t, obj, right.String())
+}
+
+// createAgeKeys creates the watched Secret sops-age in ns, holding key.
+func createAgeKeys(t *testing.T, ns string, key *age.X25519Identity) *corev1.Secret {
+	t.Helper()
+	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: ns, Labels: watched},
+		StringData: map[string]string{"team.agekey": key.String()}}
+	if err := k8s.Create(t.Context(), keys); err != nil {
+		t.Fatal(err)
+	}
+	return keys
 }
 
 // commitEncryptedSecret commits deploy/creds.enc.yaml, the Secret creds
@@ -94,11 +101,7 @@ func TestOverlaysDecryptTheirSharedBase(t *testing.T) {
 		app.repo.WriteFile("fleet/overlays/"+env+"/kustomization.yaml", "resources:\n- ../../base\nnamePrefix: "+env+"-\n")
 	}
 	app.repo.Commit("overlays over an encrypted base")
-	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns, Labels: watched},
-		StringData: map[string]string{"team.agekey": key.String()}}
-	if err := k8s.Create(t.Context(), keys); err != nil {
-		t.Fatal(err)
-	}
+	createAgeKeys(t, app.ns, key)
 	for _, env := range []string{"dev", "prod"} {
 		obj := app.appSource(t, env, withPath("fleet/overlays/"+env), func(s *v1alpha1.AppSource) {
 			s.Spec.Decryption = &v1alpha1.Decryption{SecretRef: v1alpha1.LocalObjectReference{Name: "sops-age"}}

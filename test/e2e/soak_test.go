@@ -109,6 +109,7 @@ func TestSoak(t *testing.T) {
 		duration, rev, soakRepos, sent.Load(), s.flooded.Load(), kills)
 	s.waitConverged(t, rev, 5*time.Minute)
 	s.checkNoCanary(t)
+	s.deleteAppSources(t) // while the last manager runs, to let them go
 
 	t.Logf("\n%-28s %14s %14s\n%s", "under load", "first manager", "last manager", first.sideBySide(last))
 	for _, c := range first.compare(last) {
@@ -268,6 +269,18 @@ func (s *soak) waitConverged(t *testing.T, rev int, timeout time.Duration) {
 		t.Fatalf("the cluster does not equal Git at revision %d: %v; %s", rev, err, seen)
 	}
 	t.Logf("converged at revision %d: %s", rev, seen)
+}
+
+// deleteAppSources deletes the AppSources and waits until they are gone.
+func (s *soak) deleteAppSources(t *testing.T) {
+	if err := k8s.DeleteAllOf(t.Context(), &v1alpha1.AppSource{}, client.InNamespace(s.ns)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 2*time.Minute, "the AppSources deleted", func(ctx context.Context) (bool, error) {
+		var list v1alpha1.AppSourceList
+		err := k8s.List(ctx, &list, client.InNamespace(s.ns))
+		return err == nil && len(list.Items) == 0, err
+	})
 }
 
 // checkNoCanary looks for the Git password in every manager's log and in
