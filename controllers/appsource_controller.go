@@ -208,7 +208,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	st.snapshot()
 	defer func() {
 		if st.workDir != "" {
-			os.RemoveAll(st.workDir) // plaintext never outlives the reconcile
+			os.RemoveAll(st.workDir) // the checkout never outlives the reconcile
 		}
 		// A panic is a failure of its step: without this the status writer
 		// would see no error and mark a revision good that was never applied.

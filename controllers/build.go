@@ -43,13 +43,14 @@ type Built struct {
 
 // Build runs the reconcile's own fetch, decrypt and render steps for obj and
 // applies nothing: what `driftless build` prints and `driftless diff`
-// compares. The private checkout, with its decrypted files, is removed
-// before Build returns. obj is not modified.
+// compares. The private checkout is removed before Build returns; SOPS
+// files are decrypted in memory as the render reads them. obj is not
+// modified.
 func (r *AppSourceReconciler) Build(ctx context.Context, obj *v1alpha1.AppSource, opts BuildOptions) (Built, error) {
 	st := &state{obj: obj.DeepCopy(), started: time.Now(), keys: opts.Keys}
 	defer func() {
 		if st.workDir != "" {
-			os.RemoveAll(st.workDir) // plaintext never outlives the build
+			os.RemoveAll(st.workDir) // the copy never outlives the build
 		}
 	}()
 	get := r.fetch
@@ -83,8 +84,8 @@ func (r *AppSourceReconciler) Diff(ctx context.Context, obj *v1alpha1.AppSource,
 }
 
 // copyLocal stands in for fetch: it copies the working copy holding dir into
-// a private checkout, so that decrypting in place never touches the user's
-// files, and points the path at dir.
+// a private checkout, so that the render reads one snapshot of the user's
+// files while they may be edited, and points the path at dir.
 func (r *AppSourceReconciler) copyLocal(dir string) step {
 	return func(_ context.Context, st *state) error {
 		root, rel, err := WorkingCopy(dir)

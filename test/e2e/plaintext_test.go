@@ -13,48 +13,45 @@ import (
 	"filippo.io/age"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 )
 
-// TestNoPlaintextSurvivesAKill kills the manager binary (SIGKILL, through
-// its failpoint) right after decryption, when the checkout holds the
-// decrypted Secret: the plaintext is on disk then, and the next process
-// removes it when it starts, before it reconciles anything.
-func TestNoPlaintextSurvivesAKill(t *testing.T) {
+// TestNoPlaintextReachesTheDisk kills the manager binary (SIGKILL, through
+// its failpoint) as it starts to apply a decrypted Secret, when the render
+// holds its plaintext: no file of the work dir holds it then, nor after the
+// next process applied it. The render decrypts in memory, and the render
+// child gets the plaintext through its stdin.
+func TestNoPlaintextReachesTheDisk(t *testing.T) {
 	bin := buildManager(t)
 	app := newGitApp(t)
 	key, _ := age.GenerateX25519Identity()
 	const canary = "canary-plaintext-5d1b"
 	commitEncryptedSecret(t, app, key, canary)
-	keys := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "sops-age", Namespace: app.ns},
-		StringData: map[string]string{"team.agekey": key.String()}}
-	if err := k8s.Create(t.Context(), keys); err != nil {
-		t.Fatal(err)
-	}
+	createAgeKeys(t, app.ns, key)
 	work := t.TempDir()
-	t.Setenv("DRIFTLESS_FAILPOINTS", "render=kill")
-	killed := startManagerProcess(t, bin, "killed-after-decrypt", "--work-dir="+work)
+	t.Setenv("DRIFTLESS_FAILPOINTS", "apply=kill")
+	killed := startManagerProcess(t, bin, "killed-before-apply", "--work-dir="+work)
 	obj := app.appSource(t, "web", func(s *v1alpha1.AppSource) {
 		s.Spec.Decryption = &v1alpha1.Decryption{SecretRef: v1alpha1.LocalObjectReference{Name: "sops-age"}}
 	})
 	eventually(t, time.Minute, "the manager killed at its failpoint", func(context.Context) (bool, error) {
 		return killed.exited(), nil
 	})
-	left := holdingCanary(t, work, canary)
-	if len(left) == 0 {
-		t.Fatal("no plaintext in the work dir after the kill: the failpoint is not after decryption")
+	if left := holdingCanary(t, work, canary); len(left) > 0 {
+		t.Errorf("plaintext on disk after the kill: %v", left)
 	}
 
 	t.Setenv("DRIFTLESS_FAILPOINTS", "")
 	startManagerProcess(t, bin, "restarted", "--work-dir="+work)
 	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
-	// A reconcile of the new process may hold its own plaintext right now:
-	// the files the killed one left must be gone.
-	for _, path := range left {
-		if _, err := os.Stat(path); err == nil {
-			t.Errorf("%s, the killed process's plaintext, is still there", path)
-		}
+	secret := &corev1.Secret{}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "creds"}, secret); err != nil || string(secret.Data["token"]) != canary {
+		t.Fatalf("Secret creds: %v, token %q: want the decrypted value applied", err, secret.Data["token"])
+	}
+	if left := holdingCanary(t, work, canary); len(left) > 0 {
+		t.Errorf("plaintext on disk after the apply: %v", left)
 	}
 }
 
