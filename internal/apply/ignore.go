@@ -139,7 +139,7 @@ func parsePointers(ptrs []string) ([][]string, error) {
 		}
 		tokens := strings.Split(p[1:], "/")
 		for i, t := range tokens {
-			tokens[i] = strings.NewReplacer("~1", "/", "~0", "~").Replace(t)
+			tokens[i] = unescapeToken.Replace(t)
 		}
 		switch strings.Join(tokens, "/") {
 		case "apiVersion", "kind", "metadata", "metadata/name", "metadata/namespace":
@@ -149,6 +149,9 @@ func parsePointers(ptrs []string) ([][]string, error) {
 	}
 	return out, nil
 }
+
+// unescapeToken turns a JSON pointer's token back into a key (RFC 6901).
+var unescapeToken = strings.NewReplacer("~1", "/", "~0", "~")
 
 // removePointer removes the field at tokens from v, if it is there.
 func removePointer(v any, tokens []string) any {

@@ -1,11 +1,7 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"maps"
@@ -665,13 +661,8 @@ func scrapeLines(url, prefix string) ([]string, error) {
 // push announces a push to main of the repository at url, as a generic
 // webhook would, retrying while the receiver is not up yet.
 func (w *webhookManager) push(b testing.TB, url string) {
-	body := fmt.Appendf(nil, `{"url": %q, "ref": "refs/heads/main"}`, url)
-	mac := hmac.New(sha256.New, w.secret)
-	mac.Write(body)
 	err := wait.PollUntilContextTimeout(b.Context(), 50*time.Millisecond, 30*time.Second, true, func(context.Context) (bool, error) {
-		req, _ := http.NewRequest(http.MethodPost, w.url, bytes.NewReader(body))
-		req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := http.DefaultClient.Do(signedPush(w.url, w.secret, url))
 		if err != nil {
 			return false, nil // not listening yet
 		}

@@ -9,9 +9,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -188,12 +185,7 @@ func (s *soak) createAppSources(t *testing.T) {
 // or the restart's own reconcile covers it.
 func (s *soak) push(url string) {
 	m := s.mgr()
-	body := fmt.Appendf(nil, `{"url": %q, "ref": "refs/heads/main"}`, url)
-	mac := hmac.New(sha256.New, m.secret)
-	mac.Write(body)
-	req, _ := http.NewRequest(http.MethodPost, m.url, bytes.NewReader(body))
-	req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	if resp, err := http.DefaultClient.Do(req); err == nil {
+	if resp, err := http.DefaultClient.Do(signedPush(m.url, m.secret, url)); err == nil {
 		_, _ = io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
 	}

@@ -35,12 +35,7 @@ func TestWebhookPushIsAppliedWithoutWaitingForTheInterval(t *testing.T) {
 
 	app.repo.WriteFile("deploy/deployment.yaml", deploymentYAML("example.com/web:pushed"))
 	commit := app.repo.Commit("pushed")
-	body := fmt.Appendf(nil, `{"url": %q, "ref": "refs/heads/main"}`, app.server.RepoURL("app.git"))
-	mac := hmac.New(sha256.New, secret)
-	mac.Write(body)
-	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/hook/ci", bytes.NewReader(body))
-	req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := http.DefaultClient.Do(signedPush(srv.URL+"/hook/ci", secret, app.server.RepoURL("app.git")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,4 +47,15 @@ func TestWebhookPushIsAppliedWithoutWaitingForTheInterval(t *testing.T) {
 		err := get(ctx, obj)
 		return err == nil && obj.Status.LastAppliedRevision == "main@sha1:"+commit, err
 	})
+}
+
+// signedPush is a generic webhook's push to main of the repository at
+// repoURL, signed with secret, for the receiver at hookURL.
+func signedPush(hookURL string, secret []byte, repoURL string) *http.Request {
+	body := fmt.Appendf(nil, `{"url": %q, "ref": "refs/heads/main"}`, repoURL)
+	mac := hmac.New(sha256.New, secret)
+	mac.Write(body)
+	req, _ := http.NewRequest(http.MethodPost, hookURL, bytes.NewReader(body))
+	req.Header.Set("X-Signature", "sha256="+hex.EncodeToString(mac.Sum(nil)))
+	return req
 }
