@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/workqueue"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
@@ -108,13 +109,7 @@ type AppSourceReconciler struct {
 // followed as it happens rather than by polling.
 func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	owner := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		name, ns := o.GetLabels()[v1alpha1.NameLabel], o.GetLabels()[v1alpha1.NamespaceLabel]
-		if name == "" || ns == "" {
-			return nil
-		}
-		key := client.ObjectKey{Namespace: ns, Name: name}
-		r.memory.woke(key, byWorkload)
-		return []reconcile.Request{{NamespacedName: key}}
+		return r.wokenByWorkload(o)
 	})
 	r.pushes = make(chan event.GenericEvent, 1024)
 	r.forwards = make(chan forwardedPush, 1024)
@@ -130,6 +125,11 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 	if err := mgr.GetFieldIndexer().IndexField(ctx, &v1alpha1.AppSource{}, upstreamsIndex, upstreamKeys); err != nil {
 		return err
 	}
+	// The colours' ReplicaSets, which health reads with their pods: cached
+	// from the start, so that the first switch does not wait for a list.
+	if _, err := mgr.GetCache().GetInformer(ctx, &appsv1.ReplicaSet{}); err != nil {
+		return err
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.AppSource{}, builder.WithPredicates(predicate.Or(
 			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
@@ -143,10 +143,74 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(workload("Deployment"), owner).
 		Watches(workload("StatefulSet"), owner).
 		Watches(workload("DaemonSet"), owner).
+		// A colour's pods: a blue-green switch follows their readiness.
+		Watches(&corev1.Pod{}, handler.Funcs{UpdateFunc: r.podBecameReady}).
 		WatchesRawSource(source.Channel(r.pushes, &handler.EnqueueRequestForObject{})).
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		WithLogConstructor(requestLogger(mgr.GetLogger().WithValues("controller", "appsource"))).
 		Complete(r)
+}
+
+// wokenByWorkload wakes the AppSource named by the labels of o, one of
+// its workloads.
+func (r *AppSourceReconciler) wokenByWorkload(o client.Object) []reconcile.Request {
+	name, ns := o.GetLabels()[v1alpha1.NameLabel], o.GetLabels()[v1alpha1.NamespaceLabel]
+	if name == "" || ns == "" {
+		return nil
+	}
+	key := client.ObjectKey{Namespace: ns, Name: name}
+	r.memory.woke(key, byWorkload)
+	return []reconcile.Request{{NamespacedName: key}}
+}
+
+// podOwner wakes the AppSource of a colour pod's Deployment, found through
+// its ReplicaSet (the pod carries none of our labels), when the pod makes
+// the Deployment Ready by its pods: the Deployment's status follows the
+// others, and a reconcile per pod would only slow the one that switches.
+func (r *AppSourceReconciler) podOwner(ctx context.Context, pod client.Object) []reconcile.Request {
+	owner := metav1.GetControllerOf(pod)
+	if owner == nil || owner.Kind != "ReplicaSet" {
+		return nil
+	}
+	rs := &appsv1.ReplicaSet{}
+	if err := r.Cache.Get(ctx, client.ObjectKey{Namespace: pod.GetNamespace(), Name: owner.Name}, rs, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	if owner = metav1.GetControllerOf(rs); owner == nil || owner.Kind != "Deployment" {
+		return nil
+	}
+	d := workload("Deployment")
+	if err := r.Cache.Get(ctx, client.ObjectKey{Namespace: pod.GetNamespace(), Name: owner.Name}, d, client.UnsafeDisableDeepCopy); err != nil {
+		return nil
+	}
+	if ready, err := health.ReadyByPods(ctx, r.Cache, d); err != nil || !ready {
+		return nil
+	}
+	return r.wokenByWorkload(d)
+}
+
+// podBecameReady wakes the AppSource of a colour pod that became Ready, when
+// the pod makes its Deployment Ready by its pods (see podOwner).
+func (r *AppSourceReconciler) podBecameReady(ctx context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	if podIsReady(e.ObjectOld) || !podIsReady(e.ObjectNew) {
+		return
+	}
+	for _, req := range r.podOwner(ctx, e.ObjectNew) {
+		q.Add(req)
+	}
+}
+
+func podIsReady(o client.Object) bool {
+	p, ok := o.(*corev1.Pod)
+	if !ok {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // requestLogger names the AppSource on every line of a reconcile, as

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -193,8 +194,9 @@ func (r *AppSourceReconciler) advanceBlueGreen(ctx context.Context, st *state, r
 }
 
 // switchServices points every active Service at the decided colour, one at
-// a time in a fixed order, then applies the rest of the render coloured for
-// after the switch (preview Services, autoscalers).
+// a time in a fixed order, then applies what else the switch changes of the
+// render (preview Services, autoscalers): only that, since the endpoints of
+// the switched Services are being written meanwhile.
 func (r *AppSourceReconciler) switchServices(ctx context.Context, st *state, d bluegreen.Decision) error {
 	spec := blueGreenSpec(st.obj)
 	out, _, err := bluegreen.Colorize(st.blueGreen.neutral, bluegreen.Options{
@@ -205,7 +207,8 @@ func (r *AppSourceReconciler) switchServices(ctx context.Context, st *state, d b
 		return err
 	}
 	opts := r.applyOptions(st.obj)
-	for i, svc := range servicesNamed(out, spec.ActiveServices) {
+	switched := servicesNamed(out, spec.ActiveServices)
+	for i, svc := range switched {
 		changes, err := r.Apply.Apply(ctx, []*unstructured.Unstructured{svc}, opts)
 		st.changes = append(st.changes, changes...)
 		if err != nil {
@@ -214,10 +217,25 @@ func (r *AppSourceReconciler) switchServices(ctx context.Context, st *state, d b
 		r.event(st.obj, corev1.EventTypeNormal, "Switched", "%s selects %s", apply.Describe(svc), d.ActiveColor)
 		r.Failpoints.hit(fmt.Sprintf("switch@%d", i+1))
 	}
-	changes, err := r.Apply.Apply(ctx, out, opts)
+	changes, err := r.Apply.Apply(ctx, changed(append(st.objects, switched...), out), opts)
 	st.changes = append(st.changes, changes...)
 	st.objects = out
 	return err
+}
+
+// changed returns the objects of after that before does not hold as they are.
+func changed(before, after []*unstructured.Unstructured) []*unstructured.Unstructured {
+	had := make(map[apply.Entry]*unstructured.Unstructured, len(before))
+	for _, o := range before {
+		had[apply.EntryFor(o)] = o
+	}
+	var out []*unstructured.Unstructured
+	for _, o := range after {
+		if b, ok := had[apply.EntryFor(o)]; !ok || !equality.Semantic.DeepEqual(b.Object, o.Object) {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // selectedColors lists the distinct colours the live active Services select,

@@ -15,6 +15,7 @@ import (
 // a blue-green switch follows the last new pod's readiness.
 type wake int
 
+// Stronger reasons come later: merged wakes keep the strongest.
 const (
 	byWorkload wake = iota // a managed workload's status changed
 	byInput                // a Secret or ConfigMap it reads changed

@@ -56,6 +56,7 @@ type head struct {
 
 type appliedSet struct {
 	revision    string
+	inputs      string // the render's inputs, without the plan
 	fingerprint string
 	changes     apply.ChangeSet
 }
@@ -186,6 +187,22 @@ func (m *memory) appliedRevision(key client.ObjectKey) (rev string) {
 	return rev
 }
 
+// lastApplied is the revision last applied and the render that was, when
+// it is still remembered.
+func (m *memory) lastApplied(key client.ObjectKey) (rev, inputs string, objs []*unstructured.Unstructured) {
+	m.read(key, func(e *remembered) {
+		rev, inputs = e.applied.revision, e.applied.inputs
+		switch {
+		case inputs == "":
+		case inputs == e.last.inputs:
+			objs = e.last.objects
+		case inputs == e.good.inputs:
+			objs = e.good.objects
+		}
+	})
+	return rev, inputs, objs
+}
+
 func (m *memory) putApplied(key client.ObjectKey, s appliedSet) {
 	m.write(key, func(e *remembered) { e.applied = s })
 }
@@ -196,10 +213,11 @@ func (m *memory) forgetApplied(key client.ObjectKey) {
 }
 
 // woke records why key was woken. Requests merged by the work queue keep
-// the strongest reason: a push, which asks Git, over any other.
+// the strongest reason: a push, which asks Git, over any other, and any
+// over a workload's status, which reads no input.
 func (m *memory) woke(key client.ObjectKey, why wake) {
 	m.write(key, func(e *remembered) {
-		if !e.woken || why == byPush {
+		if !e.woken || why > e.wake {
 			e.wake, e.woken = why, true
 		}
 	})

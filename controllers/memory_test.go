@@ -44,7 +44,8 @@ func TestHeadsAreReusedForTheSameRequestWhileRecent(t *testing.T) {
 }
 
 // What woke a reconcile, and whether it asks Git: a spec change or a
-// request wins over any wake; a push wins over the wakes that do not ask.
+// request wins over any wake; a push wins over the wakes that do not ask,
+// and any wake over a workload's, which reads no input.
 func TestTriggers(t *testing.T) {
 	obj := &v1alpha1.AppSource{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "web", Generation: 1}}
 	obj.Status.ObservedGeneration = 1
@@ -60,6 +61,8 @@ func TestTriggers(t *testing.T) {
 		{[]wake{byUpstream}, "upstream", false},
 		{[]wake{byInput, byPush}, "webhook", true},
 		{[]wake{byPush, byWorkload}, "webhook", true},
+		{[]wake{byWorkload, byInput}, "input", false},
+		{[]wake{byWorkload, byUpstream, byWorkload}, "upstream", false},
 	}
 	for _, tt := range tests {
 		var m memory
@@ -119,9 +122,12 @@ func TestMemoryRendersAndForgetting(t *testing.T) {
 	if !m.hasRender(memoryKey) || m.rendered(memoryKey, "rev1") == nil {
 		t.Error("the good render of rev1 is not found after rev2's")
 	}
-	m.putApplied(memoryKey, appliedSet{revision: "rev2", fingerprint: "f"})
-	if _, ok := m.applied(memoryKey, "f"); !ok || m.appliedRevision(memoryKey) != "rev2" {
+	m.putApplied(memoryKey, appliedSet{revision: "main@rev1", inputs: "rev1", fingerprint: "f"})
+	if _, ok := m.applied(memoryKey, "f"); !ok || m.appliedRevision(memoryKey) != "main@rev1" {
 		t.Error("the last apply is not found")
+	}
+	if rev, _, objs := m.lastApplied(memoryKey); rev != "main@rev1" || objs == nil {
+		t.Error("the render last applied is not found")
 	}
 	m.forgetApplied(memoryKey)
 	if _, ok := m.applied(memoryKey, "f"); ok {

@@ -243,8 +243,10 @@ func refsOf(objs []*unstructured.Unstructured, changes apply.ChangeSet) []health
 	refs := make([]health.Ref, 0, len(objs))
 	for _, o := range objs {
 		c := applied[apply.EntryFor(o)]
+		// Only the colours' pods are cached.
+		byPods := o.GetKind() == "Deployment" && o.GetLabels()[v1alpha1.ColorLabel] != ""
 		refs = append(refs, health.Ref{GroupVersionKind: o.GroupVersionKind(), Namespace: o.GetNamespace(), Name: o.GetName(),
-			Generation: c.Generation, Applied: c.Applied})
+			Generation: c.Generation, Applied: c.Applied, ByPods: byPods})
 	}
 	return refs
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +31,7 @@ import (
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/health"
 	"github.com/driftless-dev/driftless/internal/render"
 	"github.com/driftless-dev/driftless/internal/source"
 	"github.com/driftless-dev/driftless/internal/webhook"
@@ -260,6 +262,14 @@ func shardSelectors(shard string) (ours, others labels.Selector, err error) {
 	return labels.NewSelector().Add(*inReq), labels.NewSelector().Add(*outReq), nil
 }
 
+// dropManagedFields drops what the cache never reads and costs the most.
+func dropManagedFields(obj any) (any, error) {
+	if o, ok := obj.(metav1.Object); ok {
+		o.SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
 // keepIdentity keeps of an object in the cache of references only what
 // names it: a change wakes the AppSources that read it by namespace and
 // name, and an account only needs to exist. The cluster's Secrets and
@@ -298,6 +308,15 @@ func cacheOnlyOurs(opts *ctrl.Options, inShard labels.Selector) error {
 	}
 	opts.Cache.ByObject[&v1alpha1.AppSource{}] = cache.ByObject{Label: inShard}
 	opts.Cache.ByObject[&autoscalingv2.HorizontalPodAutoscaler{}] = cache.ByObject{Label: labels.Everything()}
+	// The blue-green colours' ReplicaSets and pods, which carry the colour
+	// label of their template and none of ours: health judges a colour by
+	// them (see health.Ref.ByPods).
+	colored, err := labels.NewRequirement(v1alpha1.ColorLabel, selection.Exists, nil)
+	if err != nil {
+		return err
+	}
+	opts.Cache.ByObject[&appsv1.ReplicaSet{}] = cache.ByObject{Label: labels.NewSelector().Add(*colored), Transform: dropManagedFields}
+	opts.Cache.ByObject[&corev1.Pod{}] = cache.ByObject{Label: labels.NewSelector().Add(*colored), Transform: health.SlimPod}
 	if opts.Client.Cache == nil {
 		opts.Client.Cache = &client.CacheOptions{}
 	}

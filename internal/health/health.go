@@ -39,6 +39,10 @@ type Ref struct {
 	// cache will show once its watch event arrives, and so what is
 	// evaluated until it does.
 	Applied *unstructured.Unstructured
+	// ByPods, for a Deployment whose ReplicaSets and pods the reader
+	// caches, judges it by its pods while its status lags them (see
+	// podsReady).
+	ByPods bool
 }
 
 func (r Ref) String() string {
@@ -113,6 +117,15 @@ func (c *Checker) Check(ctx context.Context, reader client.Reader, refs []Ref, r
 		res, ruled := rules.evaluate(ref, obj)
 		if !ruled {
 			res = c.evaluate(ref, obj)
+		}
+		if res.Status == InProgress && ref.ByPods && gvk.Group == "apps" && gvk.Kind == "Deployment" && obj != ref.Applied {
+			ready, err := ReadyByPods(ctx, reader, obj)
+			if err != nil {
+				return nil, err
+			}
+			if ready {
+				res.Status, res.Message = Current, podsReadyMessage
+			}
 		}
 		res.Object = obj
 		report = append(report, res)
