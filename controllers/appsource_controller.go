@@ -108,9 +108,17 @@ type AppSourceReconciler struct {
 // ours wake their AppSource when their status changes, so a rollout is
 // followed as it happens rather than by polling.
 func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
-	owner := handler.EnqueueRequestsFromMapFunc(func(_ context.Context, o client.Object) []reconcile.Request {
-		return r.wokenByWorkload(o)
-	})
+	owner := handler.Funcs{
+		CreateFunc: func(_ context.Context, e event.CreateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.follow(e.Object, q)
+		},
+		UpdateFunc: func(_ context.Context, e event.UpdateEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.follow(e.ObjectNew, q)
+		},
+		DeleteFunc: func(_ context.Context, e event.DeleteEvent, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+			r.follow(e.Object, q)
+		},
+	}
 	r.pushes = make(chan event.GenericEvent, 1024)
 	r.forwards = make(chan forwardedPush, 1024)
 	if err := mgr.Add(everyReplica(r.forwardPushes)); err != nil {
@@ -149,6 +157,17 @@ func (r *AppSourceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.MaxConcurrentReconciles}).
 		WithLogConstructor(requestLogger(mgr.GetLogger().WithValues("controller", "appsource"))).
 		Complete(r)
+}
+
+// follow wakes the AppSource of workload o, whose status changed, once as
+// long has passed as the last reconcile that followed a rollout of it took:
+// the workloads of a large app change far more often than it can be
+// reconciled, and following them then costs at most about half a core
+// rather than all of it, while a small app's wake waits a millisecond.
+func (r *AppSourceReconciler) follow(o client.Object, q workqueue.TypedRateLimitingInterface[reconcile.Request]) {
+	for _, req := range r.wokenByWorkload(o) {
+		q.AddAfter(req, r.memory.followDelay(req.NamespacedName))
+	}
 }
 
 // wokenByWorkload wakes the AppSource named by the labels of o, one of
@@ -280,6 +299,9 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 			err = panicked(ctx, st.step, v)
 		}
 		result, err = r.writeStatus(ctx, st, err)
+		if st.trigger == "rollout" {
+			r.memory.followed(req.NamespacedName, time.Since(st.started))
+		}
 	}()
 	if obj.Spec.Suspend {
 		return ctrl.Result{}, nil

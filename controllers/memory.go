@@ -41,6 +41,8 @@ type remembered struct {
 	woken bool
 	// written is the resourceVersion our last write of it returned.
 	written string
+	// following is how long its last reconcile that followed a rollout took.
+	following time.Duration
 }
 
 type renderedEntry struct {
@@ -249,4 +251,19 @@ func (m *memory) trigger(obj *v1alpha1.AppSource) string {
 		return "interval"
 	}
 	return t
+}
+
+// maxFollowDelay bounds how long a workload's wake waits (see followDelay).
+const maxFollowDelay = time.Second
+
+// followed remembers how long a reconcile that followed a rollout took.
+func (m *memory) followed(key client.ObjectKey, took time.Duration) {
+	m.write(key, func(e *remembered) { e.following = took })
+}
+
+// followDelay is how long a workload's wake of key waits: as long as its
+// last reconcile that followed a rollout took, at most maxFollowDelay.
+func (m *memory) followDelay(key client.ObjectKey) (d time.Duration) {
+	m.read(key, func(e *remembered) { d = min(e.following, maxFollowDelay) })
+	return d
 }

@@ -176,3 +176,20 @@ func TestStaleReadsAreThoseOlderThanOurLastWrite(t *testing.T) {
 		t.Error("forgetful: not stale")
 	}
 }
+
+// A workload's wake waits as long as the last reconcile that followed a
+// rollout took, at most maxFollowDelay; nothing when none is known.
+func TestFollowDelay(t *testing.T) {
+	var m memory
+	if d := m.followDelay(memoryKey); d != 0 {
+		t.Errorf("nothing followed yet: %s", d)
+	}
+	m.followed(memoryKey, 30*time.Millisecond)
+	if d := m.followDelay(memoryKey); d != 30*time.Millisecond {
+		t.Errorf("followed in 30ms: %s", d)
+	}
+	m.followed(memoryKey, time.Minute)
+	if d := m.followDelay(memoryKey); d != maxFollowDelay {
+		t.Errorf("followed in a minute: %s, want %s", d, maxFollowDelay)
+	}
+}

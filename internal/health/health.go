@@ -189,9 +189,14 @@ func (r Report) Status() Status {
 // Summary names the objects that are not Current, worst first, at most five.
 func (r Report) Summary() string {
 	var lines []string
+	more := 0
 	for _, want := range []Status{Failed, InProgress} {
 		for _, res := range r {
-			if res.Status == want {
+			switch {
+			case res.Status != want:
+			case len(lines) == 5:
+				more++ // a rollout of 500 Deployments formats five
+			default:
 				lines = append(lines, fmt.Sprintf("%s %s: %s", res.Ref, res.Status, res.Message))
 			}
 		}
@@ -199,8 +204,8 @@ func (r Report) Summary() string {
 	if len(lines) == 0 {
 		return fmt.Sprintf("%d objects Current", len(r))
 	}
-	if len(lines) > 5 {
-		lines = append(lines[:5], fmt.Sprintf("and %d more", len(lines)-5))
+	if more > 0 {
+		lines = append(lines, fmt.Sprintf("and %d more", more))
 	}
 	return strings.Join(lines, "; ")
 }

@@ -116,3 +116,22 @@ func TestCheckerEvaluatesEachVersionOnce(t *testing.T) {
 		t.Errorf("new resourceVersion: %s, want Current", got)
 	}
 }
+
+// A summary names the objects that are not Current, failed ones first, at
+// most five, and counts the rest.
+func TestSummary(t *testing.T) {
+	ref := func(name string) Ref { return Ref{GroupVersionKind: schema.GroupVersionKind{Kind: "Deployment"}, Namespace: "ns", Name: name} }
+	report := Report{{Ref: ref("ok"), Status: Current}}
+	if got := report.Summary(); got != "1 objects Current" {
+		t.Errorf("all Current: %q", got)
+	}
+	for _, name := range []string{"a", "b", "c", "d", "e", "f"} {
+		report = append(report, Result{Ref: ref(name), Status: InProgress, Message: "rolling"})
+	}
+	report = append(report, Result{Ref: ref("bad"), Status: Failed, Message: "deadline exceeded"})
+	want := "Deployment/ns/bad Failed: deadline exceeded; Deployment/ns/a InProgress: rolling; Deployment/ns/b InProgress: rolling; " +
+		"Deployment/ns/c InProgress: rolling; Deployment/ns/d InProgress: rolling; and 2 more"
+	if got := report.Summary(); got != want {
+		t.Errorf("summary:\n got %q\nwant %q", got, want)
+	}
+}

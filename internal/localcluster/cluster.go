@@ -60,6 +60,8 @@ type Cluster struct {
 	stopOnce sync.Once
 	apiArgs  []string                        // kube-apiserver's flags, to start it again
 	apiReady func(ctx context.Context) error // kube-apiserver's readiness
+	kwok     *process                        // with Workloads
+	nodes    int                             // fake nodes made
 }
 
 // Start builds nothing and downloads nothing: it starts the binaries of

@@ -45,17 +45,12 @@ func (c *Cluster) startWorkloads(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	client, err := kubernetes.NewForConfig(c.config)
-	if err != nil {
+	c.kwok = kwok
+	if err := c.AddNodes(ctx, max(c.opts.Nodes, 1)); err != nil {
 		return err
 	}
-	nodes := max(c.opts.Nodes, 1)
-	for i := range nodes {
-		if _, err := client.CoreV1().Nodes().Create(ctx, fakeNode(i), metav1.CreateOptions{}); err != nil {
-			return fmt.Errorf("create fake node %d: %w", i, err)
-		}
-	}
-	if err := kwok.waitFor(ctx, "fake nodes Ready", nodesSchedulable(client, nodes)); err != nil {
+	client, err := kubernetes.NewForConfig(c.config)
+	if err != nil {
 		return err
 	}
 	// Pods are refused until the service account controller has made the
@@ -64,6 +59,22 @@ func (c *Cluster) startWorkloads(ctx context.Context) error {
 		_, err := client.CoreV1().ServiceAccounts("default").Get(ctx, "default", metav1.GetOptions{})
 		return err
 	})
+}
+
+// AddNodes adds n fake nodes of 110 pods each, and waits until pods can be
+// scheduled on every node.
+func (c *Cluster) AddNodes(ctx context.Context, n int) error {
+	client, err := kubernetes.NewForConfig(c.config)
+	if err != nil {
+		return err
+	}
+	for range n {
+		c.nodes++
+		if _, err := client.CoreV1().Nodes().Create(ctx, fakeNode(c.nodes-1), metav1.CreateOptions{}); err != nil {
+			return fmt.Errorf("create fake node %d: %w", c.nodes-1, err)
+		}
+	}
+	return c.kwok.waitFor(ctx, "fake nodes Ready", nodesSchedulable(client, c.nodes))
 }
 
 // fakeNode is a Node that kwok plays the kubelet of.

@@ -93,9 +93,16 @@ type switches struct {
 	mixed, empty, samples int
 }
 
+// report reports the median, the 90th and 99th percentiles (from 100
+// switches; the maximum below) and the samples.
 func (s switches) report(b *testing.B, prefix string) {
-	b.ReportMetric(float64(s.latencies[len(s.latencies)/2].Milliseconds()), prefix+"p50-ms")
-	b.ReportMetric(float64(s.latencies[len(s.latencies)-1].Milliseconds()), prefix+"max-ms")
+	ms := func(q float64) float64 { return at(s.latencies, q) * 1000 }
+	b.ReportMetric(ms(0.5), prefix+"p50-ms")
+	b.ReportMetric(ms(0.9), prefix+"p90-ms")
+	if len(s.latencies) >= 100 {
+		b.ReportMetric(ms(0.99), prefix+"p99-ms")
+	}
+	b.ReportMetric(ms(1), prefix+"max-ms")
 	b.ReportMetric(float64(s.samples), prefix+"samples")
 	b.ReportMetric(float64(s.mixed), prefix+"mixed")
 	b.ReportMetric(float64(s.empty), prefix+"empty")

@@ -461,14 +461,17 @@ func BenchmarkPeersArgoRollouts(b *testing.B) {
 	argo := argoSwitches(b, func() bool { n--; return n >= 0 })
 	driftless.report(b, "driftless-")
 	argo.report(b, "argo-")
-	p50 := func(s switches) time.Duration { return s.latencies[len(s.latencies)/2] }
-	top := func(s switches) time.Duration { return s.latencies[len(s.latencies)-1] }
-	b.ReportMetric(p50(driftless).Seconds()/p50(argo).Seconds(), "p50-ratio")
-	b.ReportMetric(top(driftless).Seconds()/top(argo).Seconds(), "max-ratio")
-	b.Logf("\nblue-green switch over %d releases each: driftless p50 %s max %s (mixed %d, empty %d of %d samples); "+
-		"argo rollouts p50 %s max %s (mixed %d, empty %d of %d samples)",
-		len(driftless.latencies), p50(driftless), top(driftless), driftless.mixed, driftless.empty, driftless.samples,
-		p50(argo), top(argo), argo.mixed, argo.empty, argo.samples)
+	for _, q := range []struct {
+		name string
+		q    float64
+	}{{"p50", 0.5}, {"p90", 0.9}, {"max", 1}} {
+		b.ReportMetric(at(driftless.latencies, q.q)/at(argo.latencies, q.q), q.name+"-ratio")
+	}
+	ms := func(s switches, q float64) string { return fmt.Sprintf("%.1f ms", at(s.latencies, q)*1000) }
+	b.Logf("\nblue-green switch over %d releases each: driftless p50 %s p90 %s max %s (mixed %d, empty %d of %d samples); "+
+		"argo rollouts p50 %s p90 %s max %s (mixed %d, empty %d of %d samples)",
+		len(driftless.latencies), ms(driftless, 0.5), ms(driftless, 0.9), ms(driftless, 1), driftless.mixed, driftless.empty, driftless.samples,
+		ms(argo, 0.5), ms(argo, 0.9), ms(argo, 1), argo.mixed, argo.empty, argo.samples)
 }
 
 // argoSwitches runs Argo Rollouts' controller through blue-green releases
