@@ -39,8 +39,10 @@ type remembered struct {
 	// wake is why it was woken since its last reconcile, when woken.
 	wake  wake
 	woken bool
-	// written is the resourceVersion our last write of it returned.
-	written string
+	// written is the resourceVersion our last write of it returned, at
+	// writtenAt.
+	written   string
+	writtenAt time.Time
 	// following is how long its last reconcile that followed a rollout took.
 	following time.Duration
 }
@@ -100,7 +102,18 @@ func (m *memory) forget(key client.ObjectKey) {
 
 // wrote remembers the resourceVersion a write of key returned.
 func (m *memory) wrote(key client.ObjectKey, resourceVersion string) {
-	m.write(key, func(e *remembered) { e.written = resourceVersion })
+	m.write(key, func(e *remembered) { e.written, e.writtenAt = resourceVersion, time.Now() })
+}
+
+// wroteWithin is how much of d is left since our last write of key; zero
+// when none was made within d.
+func (m *memory) wroteWithin(key client.ObjectKey, d time.Duration) (left time.Duration) {
+	m.read(key, func(e *remembered) {
+		if !e.writtenAt.IsZero() {
+			left = max(d-time.Since(e.writtenAt), 0)
+		}
+	})
+	return left
 }
 
 // unknownVersion stands for a write whose outcome is unknown: its response

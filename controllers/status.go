@@ -46,6 +46,17 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 		observeStatus(obj, before, st.started)
 		return result, nil // a reconcile that changed nothing writes nothing
 	}
+	if wait := r.memory.wroteWithin(client.ObjectKeyFromObject(obj), progressWrites); wait > 0 && st.trigger == "rollout" && progressOnly(before, &obj.Status) {
+		// A rollout's progress alone is written at most once per
+		// progressWrites: a large rollout wakes the AppSource hundreds of
+		// times, and each write is one more request for the API server
+		// that the rollout's own writes wait behind.
+		observeStatus(obj, before, st.started)
+		if result.RequeueAfter == 0 || wait < result.RequeueAfter {
+			result.RequeueAfter = wait
+		}
+		return result, nil
+	}
 	if err := r.patchStatus(ctx, st); apierrors.IsConflict(err) {
 		// Someone else wrote the AppSource since it was read: this run's
 		// outcome is computed again from what they wrote.
@@ -59,6 +70,24 @@ func (r *AppSourceReconciler) writeStatus(ctx context.Context, st *state, runErr
 	// count its failure twice.
 	observeStatus(obj, before, st.started)
 	return result, nil
+}
+
+// progressWrites is how often a rollout's progress alone is written.
+const progressWrites = time.Second
+
+// progressOnly reports whether after differs from before only in what a
+// rollout's progress changes: messages and workload counts.
+func progressOnly(before, after *v1alpha1.AppSourceStatus) bool {
+	b, a := before.DeepCopy(), after.DeepCopy()
+	for _, s := range []*v1alpha1.AppSourceStatus{b, a} {
+		for i := range s.Conditions {
+			s.Conditions[i].Message = ""
+		}
+		if s.Rollout != nil {
+			s.Rollout.Message, s.Rollout.Workloads = "", nil
+		}
+	}
+	return equality.Semantic.DeepEqual(b, a)
 }
 
 // patchStatus writes the status changed since st's snapshot, refused if the

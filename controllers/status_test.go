@@ -127,3 +127,30 @@ func TestHistory(t *testing.T) {
 		t.Errorf("a message of %d bytes kept, want at most 256", n)
 	}
 }
+
+// A rollout's progress is messages and workload counts; anything else is
+// written at once.
+func TestProgressOnly(t *testing.T) {
+	before := &v1alpha1.AppSourceStatus{LastAppliedRevision: next,
+		Conditions: []metav1.Condition{{Type: v1alpha1.ReadyCondition, Status: metav1.ConditionUnknown, Reason: v1alpha1.ProgressingReason, Message: "1/5"}},
+		Rollout:    &v1alpha1.RolloutStatus{Phase: v1alpha1.RolloutProgressing, Message: "1/5", Workloads: []v1alpha1.WorkloadStatus{{Name: "web"}}}}
+	tests := []struct {
+		name   string
+		change func(*v1alpha1.AppSourceStatus)
+		want   bool
+	}{
+		{"messages and counts", func(s *v1alpha1.AppSourceStatus) {
+			s.Conditions[0].Message, s.Rollout.Message, s.Rollout.Workloads = "3/5", "3/5", nil
+		}, true},
+		{"a condition's reason", func(s *v1alpha1.AppSourceStatus) { s.Conditions[0].Reason = v1alpha1.ReconciliationSucceededReason }, false},
+		{"the phase", func(s *v1alpha1.AppSourceStatus) { s.Rollout.Phase = v1alpha1.RolloutSucceeded }, false},
+		{"the revision applied", func(s *v1alpha1.AppSourceStatus) { s.LastAppliedRevision = good }, false},
+	}
+	for _, tt := range tests {
+		after := before.DeepCopy()
+		tt.change(after)
+		if got := progressOnly(before, after); got != tt.want {
+			t.Errorf("%s changed: progress only = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
