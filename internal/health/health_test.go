@@ -120,7 +120,9 @@ func TestCheckerEvaluatesEachVersionOnce(t *testing.T) {
 // A summary names the objects that are not Current, failed ones first, at
 // most five, and counts the rest.
 func TestSummary(t *testing.T) {
-	ref := func(name string) Ref { return Ref{GroupVersionKind: schema.GroupVersionKind{Kind: "Deployment"}, Namespace: "ns", Name: name} }
+	ref := func(name string) Ref {
+		return Ref{GroupVersionKind: schema.GroupVersionKind{Kind: "Deployment"}, Namespace: "ns", Name: name}
+	}
 	report := Report{{Ref: ref("ok"), Status: Current}}
 	if got := report.Summary(); got != "1 objects Current" {
 		t.Errorf("all Current: %q", got)

@@ -80,7 +80,7 @@ func podsReady(d *appsv1.Deployment, sets []appsv1.ReplicaSet, pods []corev1.Pod
 		if owner.Name != current {
 			return false // a pod of an older template still runs
 		}
-		if podReady(p) {
+		if PodReady(p) {
 			ready++
 		}
 	}
@@ -105,7 +105,8 @@ func sameTemplate(rs, d corev1.PodTemplateSpec) bool {
 	return apiequality.Semantic.DeepEqual(rs, d)
 }
 
-func podReady(p *corev1.Pod) bool {
+// PodReady tells whether p's Ready condition is True.
+func PodReady(p *corev1.Pod) bool {
 	for _, c := range p.Status.Conditions {
 		if c.Type == corev1.PodReady {
 			return c.Status == corev1.ConditionTrue
