@@ -1,6 +1,6 @@
 // The image builder: an OCI image of the manager without a Docker daemon,
-// in a module of its own so go-containerregistry stays out of the
-// controller's dependency graph.
+// in a module of its own so that a tool's packages (image layers,
+// tarballs) stay out of the controller's dependency graph.
 module github.com/driftless-dev/driftless/hack/image
 
 go 1.26.8
