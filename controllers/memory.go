@@ -138,15 +138,19 @@ func (m *memory) stale(key client.ObjectKey, resourceVersion string) (stale bool
 
 // rendered returns the objects rendered from inputs, or nil.
 func (m *memory) rendered(key client.ObjectKey, inputs string) (objs []*unstructured.Unstructured) {
-	m.read(key, func(e *remembered) {
-		switch inputs {
-		case e.last.inputs:
-			objs = e.last.objects
-		case e.good.inputs:
-			objs = e.good.objects
-		}
-	})
+	m.read(key, func(e *remembered) { objs = e.render(inputs) })
 	return objs
+}
+
+// render is the last or the last good render of inputs, or nil.
+func (e *remembered) render(inputs string) []*unstructured.Unstructured {
+	switch inputs {
+	case e.last.inputs:
+		return e.last.objects
+	case e.good.inputs:
+		return e.good.objects
+	}
+	return nil
 }
 
 // hasRender reports whether a render of key is remembered.
@@ -207,12 +211,8 @@ func (m *memory) appliedRevision(key client.ObjectKey) (rev string) {
 func (m *memory) lastApplied(key client.ObjectKey) (rev, inputs string, objs []*unstructured.Unstructured) {
 	m.read(key, func(e *remembered) {
 		rev, inputs = e.applied.revision, e.applied.inputs
-		switch {
-		case inputs == "":
-		case inputs == e.last.inputs:
-			objs = e.last.objects
-		case inputs == e.good.inputs:
-			objs = e.good.objects
+		if inputs != "" {
+			objs = e.render(inputs)
 		}
 	})
 	return rev, inputs, objs

@@ -232,7 +232,7 @@ func plainApply(b *testing.B, objs []*unstructured.Unstructured, workers int) {
 	for range workers {
 		wg.Go(func() {
 			for o := range next {
-				if err := k8s.Patch(b.Context(), o, client.Apply, client.FieldOwner("plain-apply"), client.ForceOwnership); err != nil {
+				if err := k8s.Apply(b.Context(), client.ApplyConfigurationFromUnstructured(o), client.FieldOwner("plain-apply"), client.ForceOwnership); err != nil {
 					mu.Lock()
 					failure = err
 					mu.Unlock()
