@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/driftless-dev/driftless/internal/render/internal/reference"
 )
 
 // Test credentials; the password is a canary that no error may contain.
@@ -31,14 +33,7 @@ type helmCLI struct {
 
 func newHelm(t *testing.T) *helmCLI {
 	t.Helper()
-	out, err := exec.Command(filepath.Join("..", "..", "..", "..", "hack", "build-tools.sh"), "helm").Output()
-	if err != nil {
-		t.Fatalf("build the reference helm CLI: %v", err)
-	}
-	path := strings.TrimSpace(string(out))
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("reference helm CLI: %v", err)
-	}
+	path := reference.Helm(t)
 	home := t.TempDir()
 	env := append(os.Environ(),
 		"HOME="+home,
