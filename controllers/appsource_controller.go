@@ -34,6 +34,7 @@ import (
 	"github.com/driftless-dev/driftless/internal/apply"
 	"github.com/driftless-dev/driftless/internal/health"
 	"github.com/driftless-dev/driftless/internal/render"
+	"github.com/driftless-dev/driftless/internal/render/helm/chartrepo"
 	gitsource "github.com/driftless-dev/driftless/internal/source"
 )
 
@@ -55,6 +56,9 @@ type AppSourceReconciler struct {
 	Mapper meta.RESTMapper
 	// Source fetches Git; one client, and so one cache, for every AppSource.
 	Source *gitsource.Client
+	// Charts resolves and downloads the charts of repositories; one client,
+	// and so one download per chart version, for every AppSource.
+	Charts *chartrepo.Client
 	// Apply writes and prunes objects; it remembers what it applied.
 	Apply *apply.Manager
 	// RenderCache remembers renders by their inputs; nil renders every time.

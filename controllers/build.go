@@ -87,7 +87,10 @@ func (r *AppSourceReconciler) Diff(ctx context.Context, obj *v1alpha1.AppSource,
 // a private checkout, so that the render reads one snapshot of the user's
 // files while they may be edited, and points the path at dir.
 func (r *AppSourceReconciler) copyLocal(dir string) step {
-	return func(_ context.Context, st *state) error {
+	return func(ctx context.Context, st *state) error {
+		if err := r.resolveChart(ctx, st); err != nil {
+			return err
+		}
 		root, rel, err := WorkingCopy(dir)
 		if err != nil {
 			return failed(v1alpha1.PathInvalidReason, err)
@@ -101,7 +104,7 @@ func (r *AppSourceReconciler) copyLocal(dir string) step {
 			return err
 		}
 		st.obj.Spec.Source.Path = rel
-		st.revision = "local:" + dir
+		st.revision = withChart(st, "local:"+dir)
 		return checkPath(st.checkout, pathOrRoot(rel), st.revision)
 	}
 }

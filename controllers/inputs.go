@@ -20,7 +20,7 @@ import (
 )
 
 // inputsKey names everything a render depends on besides the checkout: the
-// commit, the spec generation, the cluster's capabilities, and the content of the Secrets and
+// commit, the chart version of a repository, the spec generation, the cluster's capabilities, and the content of the Secrets and
 // ConfigMaps it reads (decryption keys and Helm values). A change to their
 // labels or annotations changes no input.
 func (r *AppSourceReconciler) inputsKey(ctx context.Context, st *state, commit string) string {
@@ -29,6 +29,10 @@ func (r *AppSourceReconciler) inputsKey(ctx context.Context, st *state, commit s
 		return "" // unknown inputs: render again
 	}
 	parts := []string{commit, fmt.Sprint(st.obj.Generation), "capabilities@" + caps}
+	if c := st.chart; c != nil {
+		// An index may give no digest: the archive's URL names it then.
+		parts = append(parts, "chart@"+c.res.Version+"@"+c.res.Digest+"@"+c.res.URL)
+	}
 	for _, ref := range referenced(st.obj) {
 		obj, err := r.readRef(ctx, st, ref)
 		if err != nil {
@@ -93,6 +97,9 @@ func referenced(obj *v1alpha1.AppSource) []objectRef {
 	}
 	if d := obj.Spec.Decryption; d != nil {
 		refs = append(refs, objectRef{"Secret", d.SecretRef.Name})
+	}
+	if c := chartOf(obj); c != nil && c.SecretRef != nil {
+		refs = append(refs, objectRef{"Secret", c.SecretRef.Name})
 	}
 	if obj.Spec.Render != nil && obj.Spec.Render.Helm != nil {
 		for _, v := range obj.Spec.Render.Helm.ValuesFrom {

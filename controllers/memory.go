@@ -9,6 +9,7 @@ import (
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/apply"
+	"github.com/driftless-dev/driftless/internal/render/helm/chartrepo"
 	"github.com/driftless-dev/driftless/internal/source"
 )
 
@@ -34,6 +35,8 @@ type remembered struct {
 	last, good renderedEntry
 	// head is what Git last reported for its ref, and when.
 	head head
+	// chart is what the chart's repository last reported, and when.
+	chart chartHead
 	// applied is what its last successful apply was given.
 	applied appliedSet
 	// wake is why it was woken since its last reconcile, when woken.
@@ -55,6 +58,12 @@ type renderedEntry struct {
 type head struct {
 	req source.Request
 	res source.Result
+	at  time.Time
+}
+
+type chartHead struct {
+	src chartrepo.Source
+	res chartrepo.Resolved
 	at  time.Time
 }
 
@@ -178,6 +187,19 @@ func (m *memory) recentHead(key client.ObjectKey, req source.Request, maxAge tim
 		res, ok = e.head.res, !e.head.at.IsZero() && time.Since(e.head.at) < maxAge && e.head.req.Equal(req)
 	})
 	return res, ok
+}
+
+// recentChart returns the version the chart's repository reported for src
+// less than maxAge ago.
+func (m *memory) recentChart(key client.ObjectKey, src chartrepo.Source, maxAge time.Duration) (res chartrepo.Resolved, ok bool) {
+	m.read(key, func(e *remembered) {
+		res, ok = e.chart.res, !e.chart.at.IsZero() && time.Since(e.chart.at) < maxAge && e.chart.src == src
+	})
+	return res, ok
+}
+
+func (m *memory) putChart(key client.ObjectKey, src chartrepo.Source, res chartrepo.Resolved) {
+	m.write(key, func(e *remembered) { e.chart = chartHead{src: src, res: res, at: time.Now()} })
 }
 
 // askedWithin reports whether Git was asked for key's head less than d ago.

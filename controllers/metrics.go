@@ -52,6 +52,11 @@ var (
 		Help:    "Duration of Git fetches and checkouts, cache hits included.",
 		Buckets: prometheus.ExponentialBuckets(0.005, 2, 12),
 	})
+	chartFetchSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "driftless_chart_fetch_duration_seconds",
+		Help:    "Duration of getting the archive of a chart of a repository: a download, or a read of the manager's cache of charts.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+	})
 	promotionLag = prometheus.NewHistogram(prometheus.HistogramOpts{
 		Name:    "driftless_promotion_lag_seconds",
 		Help:    "Seconds from the upstreams of spec.promotion.after being good at a revision to this AppSource applying it healthy.",
@@ -94,7 +99,7 @@ var (
 
 func init() {
 	metrics.Registry.MustRegister(reconcilesTotal, stepSeconds, reconcilePanics, objectsTotal, driftTotal, lastApplied, rolloutPhase, promotionLag,
-		gitFetches, gitFetchSeconds, statusConflicts, reconcileSeconds, conditionGauge, rolloutsFailed, promotionWaitingSince, gitFailures, pushesForwarded)
+		gitFetches, gitFetchSeconds, chartFetchSeconds, statusConflicts, reconcileSeconds, conditionGauge, rolloutsFailed, promotionWaitingSince, gitFailures, pushesForwarded)
 }
 
 // observedConditions are the conditions exported per AppSource.

@@ -90,7 +90,7 @@ func (r *AppSourceReconciler) promotionGate(ctx context.Context, st *state, req 
 			g.blockedBy = err.Error()
 			return g, nil
 		}
-		why, since, err := r.proves(ctx, up, req, head)
+		why, since, err := r.proves(ctx, up, req, head, chartOf(st.obj))
 		if err != nil {
 			return g, err
 		}
@@ -111,8 +111,9 @@ func (r *AppSourceReconciler) promotionGate(ctx context.Context, st *state, req 
 }
 
 // proves says why up has not proven head ("" when it has), and since when
-// it is good at a commit containing head.
-func (r *AppSourceReconciler) proves(ctx context.Context, up *v1alpha1.AppSource, req source.Request, head source.Result) (string, time.Time, error) {
+// it is good at a commit containing head (and, with a chart of a
+// repository, at the same chart version).
+func (r *AppSourceReconciler) proves(ctx context.Context, up *v1alpha1.AppSource, req source.Request, head source.Result, chart *v1alpha1.HelmChart) (string, time.Time, error) {
 	good, since := up.Status.LastGoodRevision, time.Time{}
 	if up.Status.LastGoodTime != nil {
 		since = up.Status.LastGoodTime.Time
@@ -122,6 +123,8 @@ func (r *AppSourceReconciler) proves(ctx context.Context, up *v1alpha1.AppSource
 		return fmt.Sprintf("failed it (%s); it is never promoted", up.Status.Rollout.Phase), since, nil
 	case good == "":
 		return "has no good revision yet", since, nil
+	case chart != nil && !sameChartVersion(good, head.Revision, chart.Name):
+		return fmt.Sprintf("is good at %s, another version of chart %s", good, chart.Name), since, nil
 	case commitOf(good) == head.Commit:
 		return "", since, nil
 	case up.Spec.Source.Git.URL != req.URL:
@@ -167,7 +170,7 @@ func (r *AppSourceReconciler) promoteByRequest(ctx context.Context, st *state, r
 		return failed(v1alpha1.RevisionNotFoundReason,
 			fmt.Errorf("promote %s: not a commit of %s at %s", commit, head.RefName, req.URL))
 	}
-	revision := head.RefName + "@sha1:" + commit
+	revision := withChart(st, head.RefName+"@sha1:"+commit)
 	setCondition(obj, v1alpha1.PromotedCondition, metav1.ConditionTrue, v1alpha1.ManualPromotionReason,
 		fmt.Sprintf("%s promoted by request (%s annotation), without waiting for %s", revision,
 			v1alpha1.PromoteAnnotation, upstreamNames(obj)))

@@ -146,6 +146,11 @@ func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (ren
 		opts.PostBuild = postBuild(*h.PostRender)
 	}
 	opts.Helm.ValuesFiles = h.ValuesFiles
+	if h.Chart != nil {
+		if opts.Helm.Chart, err = r.chartArchive(ctx, st); err != nil {
+			return opts, err
+		}
+	}
 	opts.Helm.SkipCRDs, opts.Helm.CRDAnnotations = h.CRDs == v1alpha1.CRDsSkip, chartCRDAnnotations(h.CRDs)
 	if h.ReleaseName != "" {
 		opts.Helm.ReleaseName = h.ReleaseName

@@ -33,6 +33,7 @@ import (
 	"github.com/driftless-dev/driftless/internal/apply"
 	"github.com/driftless-dev/driftless/internal/health"
 	"github.com/driftless-dev/driftless/internal/render"
+	"github.com/driftless-dev/driftless/internal/render/helm/chartrepo"
 	"github.com/driftless-dev/driftless/internal/source"
 	"github.com/driftless-dev/driftless/internal/webhook"
 )
@@ -333,7 +334,11 @@ func NewStandalone(restCfg *rest.Config, cl client.Client, c Config) (*AppSource
 		if err != nil {
 			return nil, err
 		}
-		return &AppSourceReconciler{WorkDir: c.WorkDir, Timeout: c.Timeout, Sandbox: sandbox}, nil
+		charts, err := chartrepo.NewClient(chartrepo.DefaultOptions()) // a cache in the temporary directory
+		if err != nil {
+			return nil, err
+		}
+		return &AppSourceReconciler{WorkDir: c.WorkDir, Timeout: c.Timeout, Sandbox: sandbox, Charts: charts}, nil
 	}
 	r, err := newReconciler(restCfg, nil, c)
 	if err != nil {
@@ -364,6 +369,12 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 	if err != nil {
 		return nil, err
 	}
+	chartOpts := chartrepo.DefaultOptions()
+	chartOpts.CacheDir = filepath.Join(c.WorkDir, "driftless-charts")
+	charts, err := chartrepo.NewClient(chartOpts)
+	if err != nil {
+		return nil, err
+	}
 	checkouts := filepath.Join(c.WorkDir, "driftless-checkouts")
 	if err := os.RemoveAll(checkouts); err != nil {
 		return nil, fmt.Errorf("remove the checkouts of an earlier run: %w", err)
@@ -373,6 +384,7 @@ func newReconciler(restCfg *rest.Config, cache client.Reader, c Config) (*AppSou
 	}
 	r := &AppSourceReconciler{
 		Source:                  git,
+		Charts:                  charts,
 		Apply:                   applier,
 		WorkDir:                 checkouts,
 		Timeout:                 c.Timeout,

@@ -54,6 +54,7 @@ type state struct {
 	// refs are the Secrets and ConfigMaps this reconcile read (see readRef).
 	refs map[objectRef]refRead
 
+	chart     *chartPick                   // the chart version of a repository rendered, if any
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
 	objects   []*unstructured.Unstructured // rendered, in apply order
@@ -71,6 +72,9 @@ type step func(ctx context.Context, st *state) error
 func (r *AppSourceReconciler) fetch(ctx context.Context, st *state) error {
 	if r.followRollout(st) {
 		return nil
+	}
+	if err := r.resolveChart(ctx, st); err != nil {
+		return err
 	}
 	req, err := r.sourceRequest(ctx, st)
 	if err != nil {
@@ -145,7 +149,8 @@ func (r *AppSourceReconciler) sourceRequest(ctx context.Context, st *state) (sou
 	return req, nil
 }
 
-// head asks Git which commit the AppSource's ref points at now.
+// head asks Git which commit the AppSource's ref points at now (and the
+// chart's repository which version its constraint selects).
 func (r *AppSourceReconciler) head(ctx context.Context, st *state) (source.Request, source.Result, error) {
 	req, err := r.sourceRequest(ctx, st)
 	if err != nil {
@@ -155,16 +160,24 @@ func (r *AppSourceReconciler) head(ctx context.Context, st *state) (source.Reque
 	if err != nil {
 		return req, res, failed(sourceReason(err), err)
 	}
+	if err := r.resolveChart(ctx, st); err != nil {
+		return req, res, err
+	}
+	res.Revision = withChart(st, res.Revision)
 	return req, res, nil
 }
 
 // pinned is the revision to report: a pinned fetch names the commit only,
-// and the pin keeps the ref's name ("main@sha1:…").
+// and the pin keeps the ref's name ("main@sha1:…"); with a chart of a
+// repository, the chart version picked comes first ("web@1.4.2/main@sha1:…").
 func pinned(st *state, fetched string) string {
 	if st.pin != "" {
-		return st.pin
+		fetched = st.pin
+		if h := chartOf(st.obj); h != nil {
+			fetched = gitRevisionOf(st.pin, h.Name)
+		}
 	}
-	return fetched
+	return withChart(st, fetched)
 }
 
 // commitOf is the commit hash of a revision such as "main@sha1:<hash>".
@@ -229,6 +242,9 @@ func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source
 	}
 	if st.trigger == "rollout" {
 		if last := r.memory.appliedRevision(key); last != "" {
+			if h := chartOf(st.obj); h != nil {
+				last = gitRevisionOf(last, h.Name) // pinned adds the chart
+			}
 			return source.Result{Revision: last, Commit: commitOf(last)}, nil
 		}
 	}

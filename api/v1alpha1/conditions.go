@@ -22,6 +22,8 @@ const (
 	SuspendedReason               = "Suspended"
 	SourceUnavailableReason       = "SourceUnavailable"
 	RevisionNotFoundReason        = "RevisionNotFound"
+	ChartUnavailableReason        = "ChartUnavailable"
+	ChartVersionNotFoundReason    = "ChartVersionNotFound"
 	PathInvalidReason             = "PathInvalid"
 	PathOutOfBoundsReason         = "PathOutOfBounds"
 	SymlinkOutOfBoundsReason      = "SymlinkOutOfBounds"

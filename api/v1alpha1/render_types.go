@@ -171,7 +171,17 @@ type HelmRender struct {
 	// +optional
 	ReleaseName string `json:"releaseName,omitempty"`
 
-	// ValuesFiles are relative to the chart and may be SOPS-encrypted.
+	// Chart takes the chart from a Helm repository or an OCI registry
+	// instead of the path, which then holds only the values files that
+	// valuesFiles names. Git still decides which chart, which versions and
+	// which values: the chart version resolved joins the Git revision, as
+	// web@1.4.2/main@sha1:<commit>, and a rollback or a promotion takes
+	// both.
+	// +optional
+	Chart *HelmChart `json:"chart,omitempty"`
+
+	// ValuesFiles are relative to the chart (to the path with chart set)
+	// and may be SOPS-encrypted.
 	// +kubebuilder:validation:MaxItems=32
 	// +kubebuilder:validation:items:MaxLength=1024
 	// +optional
@@ -204,6 +214,41 @@ type HelmRender struct {
 	// before it is applied, hooks and CRDs included.
 	// +optional
 	PostRender *PostBuild `json:"postRender,omitempty"`
+}
+
+// HelmChart names a chart of a Helm repository or an OCI registry.
+type HelmChart struct {
+	// Repository is https://host/path, a Helm repository whose index is
+	// https://host/path/index.yaml, or oci://host/path, a registry holding
+	// the chart as host/path/<name>. Charts are downloaded from this host
+	// only, and only over TLS.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('oci://')",message="repository must start with https:// or oci://"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-z]+://[^/]*@')",message="repository must not carry credentials: put them in the Secret named by secretRef"
+	// +required
+	Repository string `json:"repository"`
+
+	// Name of the chart.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=250
+	// +kubebuilder:validation:Pattern=`^[a-zA-Z0-9][a-zA-Z0-9._-]*$`
+	// +required
+	Name string `json:"name"`
+
+	// Version is an exact version or a semver constraint ("^1.0",
+	// ">=1.2 <2", "*"), selected as Helm selects it: the newest version
+	// allowed, stable versions only unless the constraint names a
+	// prerelease. Empty is the newest stable version. A new version that
+	// the constraint allows is taken at the next interval.
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	Version string `json:"version,omitempty"`
+
+	// SecretRef names a Secret of the AppSource's namespace with username
+	// and password (basic authentication, sent to the repository's host
+	// only), and ca.crt: PEM certificates trusted besides the system's.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 }
 
 // CRDPolicy says what becomes of a chart's crds/: see HelmRender.CRDs.

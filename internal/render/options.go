@@ -96,9 +96,15 @@ type HelmOptions struct {
 	// Namespace is .Release.Namespace; defaults to Options.TargetNamespace,
 	// then "default" as with `helm template`.
 	Namespace string
-	// ValuesFiles are values files relative to the chart directory, read
-	// through the confined checkout (so possibly SOPS-decrypted beforehand).
+	// ValuesFiles are values files relative to the chart directory (Path),
+	// read through the confined checkout (so possibly SOPS-decrypted
+	// beforehand).
 	ValuesFiles []string
+	// Chart, when set, is a chart archive (.tgz) the caller took from a
+	// chart repository: it is rendered instead of a chart in Path, which
+	// then holds only the values files. It is bounded as the archives of a
+	// chart's charts/ are (Limits.MaxChartBytes, decompressed).
+	Chart []byte
 	// ValuesFrom are values documents the caller read elsewhere (Secret or
 	// ConfigMap keys), in order.
 	ValuesFrom []ValuesSource

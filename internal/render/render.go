@@ -378,6 +378,7 @@ func helmOptions(opts Options) helm.Options {
 		APIVersions:   opts.Capabilities.APIVersions,
 		DisableHooks:  opts.Helm.DisableHooks,
 		MaxChartBytes: opts.Limits.MaxChartBytes,
+		Chart:         opts.Helm.Chart,
 	}
 	if h.Namespace == "" {
 		h.Namespace = opts.TargetNamespace

@@ -58,6 +58,20 @@ func loadChart(fsys FS, dir string, maxBytes int64) (*chart.Chart, error) {
 	return loader.LoadFiles(w.files)
 }
 
+// loadArchive loads a chart archive as helm's loader.LoadArchive does, once
+// checked as the archives in charts/ are: no links, no paths outside it, and
+// at most maxBytes decompressed.
+func loadArchive(data []byte, maxBytes int64) (*chart.Chart, error) {
+	budget := maxBytes
+	if err := checkArchive("chart archive", data, &budget, maxBytes > 0); err != nil {
+		if errors.Is(err, ErrChartTooLarge) {
+			return nil, fmt.Errorf("%w (%d bytes)", err, maxBytes)
+		}
+		return nil, err
+	}
+	return loader.LoadArchive(bytes.NewReader(data))
+}
+
 // chartWalker collects a chart's files.
 type chartWalker struct {
 	fsys    FS

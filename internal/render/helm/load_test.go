@@ -37,6 +37,15 @@ func TestLoadChartRefusesArchives(t *testing.T) {
 				t.Fatalf("Template: got %v, want an error containing %q", err, tt.want)
 			}
 		})
+		// The same archive given as the chart itself, as a chart
+		// repository serves it.
+		t.Run(tt.name+" as the chart", func(t *testing.T) {
+			opts := Options{ReleaseName: "r", MaxChartBytes: 1 << 20, Chart: archive(t, tt.entries...)}
+			_, err := Template(t.Context(), openFS(t, t.TempDir()), ".", opts)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Template: got %v, want an error containing %q", err, tt.want)
+			}
+		})
 	}
 }
 

@@ -55,6 +55,10 @@ type Options struct {
 	DisableHooks bool
 	// MaxChartBytes bounds the chart's files, archives decompressed; 0 is no bound.
 	MaxChartBytes int64
+	// Chart, when set, is the chart as an archive (.tgz), taken from a
+	// chart repository by the caller: it is rendered instead of a chart in
+	// dir, and dir holds only the values files.
+	Chart []byte
 }
 
 // Values is one YAML document of values.
@@ -65,11 +69,18 @@ type Values struct {
 	Data []byte
 }
 
-// Template renders the chart in directory dir of fsys and returns what
-// `helm template NAME dir --namespace NS --include-crds --skip-tests` prints,
-// with the same values, Kubernetes version and API versions.
+// Template renders the chart in directory dir of fsys (or opts.Chart) and
+// returns what `helm template NAME dir --namespace NS --include-crds
+// --skip-tests` prints, with the same values, Kubernetes version and API
+// versions.
 func Template(ctx context.Context, fsys FS, dir string, opts Options) ([]byte, error) {
-	chrt, err := loadChart(fsys, dir, opts.MaxChartBytes)
+	var chrt *chart.Chart
+	var err error
+	if opts.Chart != nil {
+		chrt, err = loadArchive(opts.Chart, opts.MaxChartBytes)
+	} else {
+		chrt, err = loadChart(fsys, dir, opts.MaxChartBytes)
+	}
 	if err != nil {
 		return nil, err
 	}

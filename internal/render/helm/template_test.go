@@ -88,6 +88,47 @@ func TestTemplateMatchesCLI(t *testing.T) {
 	}
 }
 
+// TestArchiveMatchesCLI renders the corpus's chart packaged by the
+// reference `helm package`, as a chart repository serves it, with values
+// files from the chart's directory beside it, and requires what `helm
+// template` prints for the same archive.
+func TestArchiveMatchesCLI(t *testing.T) {
+	bin := reference.Helm(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	if out, err := reference.Run(ctx, bin, charts, "package", "shop", "--version", "1.4.2", "--destination", dir); err != nil {
+		t.Fatalf("helm package: %v\n%s", err, out)
+	}
+	tgz := filepath.Join(dir, "shop-1.4.2.tgz")
+	data, err := os.ReadFile(tgz)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := fidelityCases[0]
+	tc.opts.Chart = data
+	want, err := reference.Run(ctx, bin, charts, "template", tc.opts.ReleaseName, tgz, "--namespace", tc.opts.Namespace, "--include-crds", "--skip-tests",
+		"-f", "shop/values-prod.yaml", "-f", "shop/values-eu.yaml", "--set", "replicaCount=4", "--set", "podAnnotations.team=shop")
+	if err != nil {
+		t.Fatalf("helm template: %v", err)
+	}
+	fsys, err := reference.OpenDirFS(charts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	got, err := Template(t.Context(), fsys, "shop", tc.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := reference.Diff(string(want), string(got)); d != "" {
+		t.Fatalf("Template of the archive differs from helm template: %s", d)
+	}
+	if !strings.Contains(string(got), "1.4.2") {
+		t.Fatalf("the archive's version 1.4.2 is not rendered:\n%s", got)
+	}
+}
+
 func (tc fidelityCase) chartDir() string {
 	if tc.chart == "" {
 		return "shop"

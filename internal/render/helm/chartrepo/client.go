@@ -18,6 +18,10 @@ import (
 // response or a chart archive.
 var ErrTooLarge = errors.New("download larger than its size limit")
 
+// ErrNoVersion is a repository that holds no version of the chart the
+// Source selects, or not the chart at all.
+var ErrNoVersion = errors.New("no version matches")
+
 // Source says which chart to take from which repository.
 type Source struct {
 	// URL is the repository: https://host/path, a Helm repository whose index

@@ -24,14 +24,14 @@ func (c *Client) resolveHTTP(ctx context.Context, r repository, src Source, cred
 	}
 	entries, ok := index.Entries[src.Chart]
 	if !ok {
-		return Resolved{}, fmt.Errorf("index.yaml has no chart %s", src.Chart)
+		return Resolved{}, fmt.Errorf("%w: index.yaml has no chart %s", ErrNoVersion, src.Chart)
 	}
 	versions := make([]string, len(entries))
 	for i, e := range entries {
 		versions[i] = e.Version
 	}
 	if len(versions) == 0 {
-		return Resolved{}, fmt.Errorf("index.yaml lists no version of chart %s", src.Chart)
+		return Resolved{}, fmt.Errorf("%w: index.yaml lists no version of chart %s", ErrNoVersion, src.Chart)
 	}
 	version, err := selectVersion(versions, src.Version)
 	if err != nil {

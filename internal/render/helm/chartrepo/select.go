@@ -50,9 +50,9 @@ func selectVersion(versions []string, version string) (string, error) {
 		}
 	}
 	if len(versions) == 0 {
-		return "", fmt.Errorf("no tag is a chart version, so none matches %q", version)
+		return "", fmt.Errorf("%w: no tag is a chart version, so none matches %q", ErrNoVersion, version)
 	}
-	return "", fmt.Errorf("no version matches %q (newest of %d: %s)", version, len(versions), versions[0])
+	return "", fmt.Errorf("%w %q (newest of %d: %s)", ErrNoVersion, version, len(versions), versions[0])
 }
 
 // isExactVersion reports whether Helm pulls version from a registry as a tag

@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/pem"
+	"io"
+	"log"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/registry"
+	corev1 "k8s.io/api/core/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+)
+
+// TestChartsFromRepositories installs a chart from an HTTPS Helm repository
+// (basic authentication, its index.yaml made by the real `helm repo
+// index`) and from an OCI registry (go-containerregistry's, the chart
+// pushed by the real `helm push`), on semver ranges, with values from Git.
+// Each render equals `helm template` of the same archive and values; a
+// version published later is taken at the interval, downloaded once for
+// the two AppSources that use it; a range that nothing matches and a wrong
+// password are reported naming the chart and the repository, and change
+// nothing that runs.
+func TestChartsFromRepositories(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	app.repo.WriteFile("values/prod.yaml", "greeting: hello from git\n")
+	app.repo.Commit("values")
+	charts := newChartServer(t)
+	charts.publish(t, "web", "1.0.0")
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "chart-auth", Namespace: app.ns, Labels: watched}, Data: map[string][]byte{
+		"username": []byte(chartUser), "password": []byte(chartPassword), "ca.crt": charts.caPEM,
+	}}
+	if err := k8s.Create(t.Context(), auth); err != nil {
+		t.Fatal(err)
+	}
+	fromChart := func(repository, version string) func(*v1alpha1.AppSource) {
+		return func(s *v1alpha1.AppSource) {
+			s.Spec.Source.Path = "values"
+			s.Spec.Interval = metav1.Duration{Duration: 2 * time.Second}
+			s.Spec.Render = &v1alpha1.Render{Helm: &v1alpha1.HelmRender{
+				Chart: &v1alpha1.HelmChart{Repository: repository, Name: "web", Version: version,
+					SecretRef: &v1alpha1.LocalObjectReference{Name: "chart-auth"}},
+				ValuesFiles: []string{"prod.yaml"},
+			}}
+		}
+	}
+
+	a := app.appSource(t, "web-a", fromChart(charts.URL+"/charts", "^1.0"))
+	b := app.appSource(t, "web-b", fromChart(charts.URL+"/charts", "^1.0"))
+	for _, obj := range []*v1alpha1.AppSource{a, b} {
+		waitChartRevision(t, obj, "web@1.0.0/main@sha1:")
+		charts.wantRendered(t, app, obj.Name, "1.0.0")
+	}
+
+	charts.publish(t, "web", "1.1.0")
+	for _, obj := range []*v1alpha1.AppSource{a, b} {
+		waitChartRevision(t, obj, "web@1.1.0/main@sha1:")
+		charts.wantRendered(t, app, obj.Name, "1.1.0")
+	}
+	if n := charts.count("/charts/web-1.1.0.tgz"); n != 1 {
+		t.Errorf("web 1.1.0 was downloaded %d times for two AppSources, want once", n)
+	}
+
+	t.Run("OCI registry", func(t *testing.T) {
+		charts.push(t, "web", "1.0.0")
+		charts.push(t, "web", "1.1.0")
+		charts.push(t, "web", "2.0.0")
+		obj := app.appSource(t, "web-oci", fromChart("oci://"+charts.host()+"/oci", "~1.0"))
+		waitChartRevision(t, obj, "web@1.1.0/main@sha1:")
+		charts.wantRendered(t, app, obj.Name, "1.1.0")
+	})
+
+	t.Run("no version matches", func(t *testing.T) {
+		obj := app.appSource(t, "web-none", fromChart(charts.URL+"/charts", "^9.0"))
+		waitReady(t, obj, metav1.ConditionFalse, v1alpha1.ChartVersionNotFoundReason)
+		msg := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition).Message
+		for _, want := range []string{"web", `"^9.0"`, charts.URL + "/charts"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("Ready message %q does not name %s", msg, want)
+			}
+		}
+		if len(obj.Status.Inventory.Entries) != 0 {
+			t.Errorf("inventory %v, want nothing applied", obj.Status.Inventory.Entries)
+		}
+	})
+
+	t.Run("wrong password", func(t *testing.T) {
+		auth.Data["password"] = []byte("wrong-" + chartPassword)
+		if err := k8s.Update(t.Context(), auth); err != nil {
+			t.Fatal(err)
+		}
+		waitReady(t, a, metav1.ConditionFalse, v1alpha1.ChartUnavailableReason)
+		msg := apimeta.FindStatusCondition(a.Status.Conditions, v1alpha1.ReadyCondition).Message
+		if strings.Contains(msg, chartPassword) || !strings.Contains(msg, charts.URL+"/charts") {
+			t.Errorf("Ready message %q: want the repository named, and no password", msg)
+		}
+		charts.wantRendered(t, app, a.Name, "1.1.0") // what runs stays
+	})
+}
+
+// waitChartRevision waits for obj to be Ready at a revision starting with
+// prefix.
+func waitChartRevision(t *testing.T, obj *v1alpha1.AppSource, prefix string) {
+	t.Helper()
+	eventually(t, time.Minute, obj.Name+" Ready at "+prefix+"…", func(ctx context.Context) (bool, error) {
+		err := get(ctx, obj)
+		ready := apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ReadyCondition)
+		return err == nil && ready && strings.HasPrefix(obj.Status.LastAppliedRevision, prefix), err
+	})
+}
+
+// The chart server's credentials; the password is a canary no status may
+// show.
+const (
+	chartUser     = "charts"
+	chartPassword = "canary-chart-pw-81d3"
+)
+
+// chartServer is a Helm repository at /charts/ and an OCI registry (its
+// API at /v2/), over TLS with basic authentication, counting requests by
+// path. Charts are made with the pinned helm CLI.
+type chartServer struct {
+	*httptest.Server
+	helm   string
+	env    []string
+	dir    string // the repository's files, and the archives pushed
+	caPEM  []byte
+	caFile string
+
+	mu       sync.Mutex
+	requests map[string]int
+}
+
+func newChartServer(t *testing.T) *chartServer {
+	t.Helper()
+	s := &chartServer{helm: referenceTool(t, "helm"), dir: t.TempDir(), requests: map[string]int{}}
+	home := t.TempDir()
+	s.env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+filepath.Join(home, "cache"),
+		"HELM_CONFIG_HOME="+filepath.Join(home, "config"), "HELM_DATA_HOME="+filepath.Join(home, "data"))
+	if err := os.MkdirAll(filepath.Join(s.dir, "repo"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := http.StripPrefix("/charts/", http.FileServer(http.Dir(filepath.Join(s.dir, "repo"))))
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	s.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		s.requests[r.URL.Path]++
+		s.mu.Unlock()
+		user, pass, ok := r.BasicAuth()
+		if !ok || subtle.ConstantTimeCompare([]byte(user), []byte(chartUser)) != 1 || subtle.ConstantTimeCompare([]byte(pass), []byte(chartPassword)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Basic realm="charts"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if strings.HasPrefix(r.URL.Path, "/charts/") {
+			files.ServeHTTP(w, r)
+			return
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	s.Config.ErrorLog = log.New(io.Discard, "", 0)
+	s.StartTLS()
+	t.Cleanup(s.Close)
+	s.caPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.Certificate().Raw})
+	s.caFile = filepath.Join(s.dir, "ca.pem")
+	if err := os.WriteFile(s.caFile, s.caPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// run runs the helm CLI.
+func (s *chartServer) run(t *testing.T, args ...string) []byte {
+	t.Helper()
+	cmd := exec.CommandContext(t.Context(), s.helm, args...)
+	cmd.Env = s.env
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out
+}
+
+// pack writes chart at version and packages it with `helm package` into
+// dir; it returns the archive's path. Its ConfigMap names the version and
+// a value that the Git repository's values file sets.
+func (s *chartServer) pack(t *testing.T, dir, chart, version string) string {
+	t.Helper()
+	src := filepath.Join(t.TempDir(), chart)
+	writeFile(t, filepath.Join(src, "Chart.yaml"), "apiVersion: v2\nname: "+chart+"\nversion: 0.0.1\n")
+	writeFile(t, filepath.Join(src, "values.yaml"), "greeting: hello from the chart\n")
+	writeFile(t, filepath.Join(src, "templates", "settings.yaml"), `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ .Release.Name }}-settings
+  labels:
+    helm.sh/chart: {{ .Chart.Name }}-{{ .Chart.Version }}
+data:
+  version: {{ .Chart.Version | quote }}
+  greeting: {{ .Values.greeting | quote }}
+  namespace: {{ .Release.Namespace | quote }}
+`)
+	s.run(t, "package", src, "--version", version, "--destination", dir)
+	return filepath.Join(dir, chart+"-"+version+".tgz")
+}
+
+// publish adds chart at version to the Helm repository and indexes it
+// again with `helm repo index`.
+func (s *chartServer) publish(t *testing.T, chart, version string) {
+	t.Helper()
+	repo := filepath.Join(s.dir, "repo")
+	s.pack(t, repo, chart, version)
+	s.run(t, "repo", "index", repo, "--url", s.URL+"/charts")
+}
+
+// push pushes chart at version to the registry's repository oci with `helm
+// push`.
+func (s *chartServer) push(t *testing.T, chart, version string) {
+	t.Helper()
+	tgz := s.pack(t, filepath.Join(s.dir, "pushed"), chart, version)
+	s.run(t, "push", tgz, "oci://"+s.host()+"/oci", "--ca-file", s.caFile, "--username", chartUser, "--password", chartPassword)
+}
+
+// wantRendered requires the ConfigMap that release applied to hold what
+// `helm template` of the same archive and values file renders.
+func (s *chartServer) wantRendered(t *testing.T, app *gitApp, release, version string) {
+	t.Helper()
+	tgz := filepath.Join(s.dir, "repo", "web-"+version+".tgz")
+	if _, err := os.Stat(tgz); err != nil {
+		tgz = filepath.Join(s.dir, "pushed", "web-"+version+".tgz")
+	}
+	values := filepath.Join(t.TempDir(), "prod.yaml")
+	writeFile(t, values, "greeting: hello from git\n")
+	out := s.run(t, "template", release, tgz, "--namespace", app.ns, "-f", values)
+	want := &corev1.ConfigMap{}
+	if err := yaml.Unmarshal(bytes.TrimPrefix(bytes.TrimSpace(out), []byte("---")), want); err != nil {
+		t.Fatalf("helm template: %v\n%s", err, out)
+	}
+	got := &corev1.ConfigMap{}
+	if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: want.Name}, got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Data["version"] != version || !maps.Equal(got.Data, want.Data) || got.Labels["helm.sh/chart"] != want.Labels["helm.sh/chart"] {
+		t.Errorf("ConfigMap %s: data %v labels %v; helm template: data %v labels %v", want.Name, got.Data, got.Labels, want.Data, want.Labels)
+	}
+}
+
+// count is the number of requests for path so far.
+func (s *chartServer) count(path string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.requests[path]
+}
+
+// host is the server's host:port.
+func (s *chartServer) host() string { return strings.TrimPrefix(s.URL, "https://") }
+
+// referenceTool returns the path of a reference CLI that
+// hack/build-tools.sh builds from the Go module proxy into bin/tools/, or
+// reuses.
+func referenceTool(t testing.TB, name string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join("..", "..", "hack", "build-tools.sh"), name).Output()
+	if err != nil {
+		t.Fatalf("build the reference %s CLI: %v", name, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func writeFile(t *testing.T, name, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
