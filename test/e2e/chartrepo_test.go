@@ -53,7 +53,7 @@ func TestChartsFromRepositories(t *testing.T) {
 	fromChart := func(repository, version string) func(*v1alpha1.AppSource) {
 		return func(s *v1alpha1.AppSource) {
 			s.Spec.Source.Path = "values"
-			s.Spec.Interval = metav1.Duration{Duration: 2 * time.Second}
+			s.Spec.Interval = metav1.Duration{Duration: 10 * time.Second} // the shortest allowed
 			s.Spec.Render = &v1alpha1.Render{Helm: &v1alpha1.HelmRender{
 				Chart: &v1alpha1.HelmChart{Repository: repository, Name: "web", Version: version,
 					SecretRef: &v1alpha1.LocalObjectReference{Name: "chart-auth"}},
@@ -82,7 +82,7 @@ func TestChartsFromRepositories(t *testing.T) {
 		charts.push(t, "web", "1.0.0")
 		charts.push(t, "web", "1.1.0")
 		charts.push(t, "web", "2.0.0")
-		obj := app.appSource(t, "web-oci", fromChart("oci://"+charts.host()+"/oci", "~1.0"))
+		obj := app.appSource(t, "web-oci", fromChart("oci://"+charts.host()+"/oci", "^1.0"))
 		waitChartRevision(t, obj, "web@1.1.0/main@sha1:")
 		charts.wantRendered(t, app, obj.Name, "1.1.0")
 	})
@@ -96,8 +96,8 @@ func TestChartsFromRepositories(t *testing.T) {
 				t.Errorf("Ready message %q does not name %s", msg, want)
 			}
 		}
-		if len(obj.Status.Inventory.Entries) != 0 {
-			t.Errorf("inventory %v, want nothing applied", obj.Status.Inventory.Entries)
+		if inv := obj.Status.Inventory; inv != nil && len(inv.Entries) != 0 {
+			t.Errorf("inventory %v, want nothing applied", inv.Entries)
 		}
 	})
 
@@ -119,6 +119,11 @@ func TestChartsFromRepositories(t *testing.T) {
 // prefix.
 func waitChartRevision(t *testing.T, obj *v1alpha1.AppSource, prefix string) {
 	t.Helper()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("AppSource %s/%s status: %+v", obj.Namespace, obj.Name, obj.Status)
+		}
+	})
 	eventually(t, time.Minute, obj.Name+" Ready at "+prefix+"…", func(ctx context.Context) (bool, error) {
 		err := get(ctx, obj)
 		ready := apimeta.IsStatusConditionTrue(obj.Status.Conditions, v1alpha1.ReadyCondition)
