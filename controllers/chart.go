@@ -3,12 +3,14 @@ package controllers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/render"
 	"github.com/driftless-dev/driftless/internal/render/helm/chartrepo"
 )
 
@@ -56,7 +58,7 @@ func (r *AppSourceReconciler) resolveChart(ctx context.Context, st *state) error
 	if r.Charts == nil {
 		return stalled(v1alpha1.ChartUnavailableReason, errors.New("this build has no chart repository client"))
 	}
-	creds, err := r.chartCredentials(ctx, st, h)
+	creds, err := r.chartCredentials(ctx, st, h.SecretRef)
 	if err != nil {
 		return err
 	}
@@ -84,13 +86,60 @@ func (r *AppSourceReconciler) chartArchive(ctx context.Context, st *state) ([]by
 	return data, nil
 }
 
-// chartCredentials reads the chart's Secret: username and password, and
-// ca.crt.
-func (r *AppSourceReconciler) chartCredentials(ctx context.Context, st *state, h *v1alpha1.HelmChart) (chartrepo.Credentials, error) {
-	if h.SecretRef == nil {
+// chartDependencies downloads the dependencies that a chart's Chart.lock
+// pins (see render.Options.ChartDependencies), from the repositories that
+// spec.render.helm.repositories names and no other, each version once for
+// all AppSources.
+func (r *AppSourceReconciler) chartDependencies(st *state) func(context.Context, []render.ChartDependency) ([]render.ChartArchive, error) {
+	return func(ctx context.Context, deps []render.ChartDependency) ([]render.ChartArchive, error) {
+		var archives []render.ChartArchive
+		for _, d := range deps {
+			repo, ok := allowedRepository(st.obj, d.Repository)
+			if !ok {
+				return nil, failed(v1alpha1.BuildFailedReason, fmt.Errorf("chart dependency %s %s: repository %s is not named in spec.render.helm.repositories", d.Name, d.Version, d.Repository))
+			}
+			creds, err := r.chartCredentials(ctx, st, repo.SecretRef)
+			if err != nil {
+				return nil, err
+			}
+			src := chartrepo.Source{URL: repo.URL, Chart: d.Name, Version: d.Version}
+			res, err := r.Charts.Resolve(ctx, src, creds)
+			if err == nil && res.Version != d.Version {
+				err = fmt.Errorf("the repository has %s, not the version Chart.lock pins", res.Version)
+			}
+			var data []byte
+			if err == nil {
+				data, err = r.Charts.Fetch(ctx, src, res, creds)
+			}
+			if err != nil {
+				return nil, failed(chartReason(err), fmt.Errorf("chart dependency %s %s: %w", d.Name, d.Version, err))
+			}
+			archives = append(archives, render.ChartArchive{Name: d.Name, Version: d.Version, Data: data})
+		}
+		return archives, nil
+	}
+}
+
+// allowedRepository is the entry of spec.render.helm.repositories for url.
+func allowedRepository(obj *v1alpha1.AppSource, url string) (v1alpha1.HelmRepository, bool) {
+	if obj.Spec.Render == nil || obj.Spec.Render.Helm == nil {
+		return v1alpha1.HelmRepository{}, false
+	}
+	for _, repo := range obj.Spec.Render.Helm.Repositories {
+		if strings.TrimSuffix(repo.URL, "/") == strings.TrimSuffix(url, "/") {
+			return repo, true
+		}
+	}
+	return v1alpha1.HelmRepository{}, false
+}
+
+// chartCredentials reads a chart repository's Secret: username and
+// password, and ca.crt.
+func (r *AppSourceReconciler) chartCredentials(ctx context.Context, st *state, ref *v1alpha1.LocalObjectReference) (chartrepo.Credentials, error) {
+	if ref == nil {
 		return chartrepo.Credentials{}, nil
 	}
-	secret, err := r.secret(ctx, st, h.SecretRef.Name)
+	secret, err := r.secret(ctx, st, ref.Name)
 	if err != nil {
 		return chartrepo.Credentials{}, err
 	}

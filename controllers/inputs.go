@@ -102,6 +102,11 @@ func referenced(obj *v1alpha1.AppSource) []objectRef {
 		refs = append(refs, objectRef{"Secret", c.SecretRef.Name})
 	}
 	if obj.Spec.Render != nil && obj.Spec.Render.Helm != nil {
+		for _, repo := range obj.Spec.Render.Helm.Repositories {
+			if repo.SecretRef != nil {
+				refs = append(refs, objectRef{"Secret", repo.SecretRef.Name})
+			}
+		}
 		for _, v := range obj.Spec.Render.Helm.ValuesFrom {
 			refs = append(refs, objectRef{v.Kind, v.Name})
 		}

@@ -89,7 +89,10 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 	}
 	objs, err := render.Render(ctx, opts)
 	var fileErr *decrypt.FileError
+	var stepErr *stepError
 	switch {
+	case errors.As(err, &stepErr):
+		return stepErr // a chart dependency's download, with its own reason
 	case errors.As(err, &fileErr):
 		return failed(decryptReason(err), err)
 	case err != nil:
@@ -116,6 +119,7 @@ func (r *AppSourceReconciler) render(ctx context.Context, st *state) error {
 func (r *AppSourceReconciler) renderOptions(ctx context.Context, st *state) (render.Options, error) {
 	spec := st.obj.Spec
 	opts := render.Options{Root: st.checkout, Path: spec.Source.Path, TargetNamespace: spec.TargetNamespace, Cache: r.RenderCache, Sandbox: r.Sandbox, Decryption: st.decryption,
+		ChartDependencies: r.chartDependencies(st),
 		// A chart found without spec.render.helm is released under the AppSource's name too.
 		Helm: render.HelmOptions{ReleaseName: st.obj.Name, Namespace: spec.TargetNamespace, CRDAnnotations: chartCRDAnnotations("")}}
 	if r.Mapper != nil {

@@ -180,6 +180,16 @@ type HelmRender struct {
 	// +optional
 	Chart *HelmChart `json:"chart,omitempty"`
 
+	// Repositories are the chart repositories that the Chart.lock of a
+	// chart in Git may name: a dependency that its charts/ does not hold
+	// is downloaded from one of them at the version the lock pins,
+	// verified by the repository's digest, and cached, as `helm dependency
+	// build` would (never `helm dependency update`). A lock that names
+	// another repository is BuildFailed: no other is reached.
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	Repositories []HelmRepository `json:"repositories,omitempty"`
+
 	// ValuesFiles are relative to the chart (to the path with chart set)
 	// and may be SOPS-encrypted.
 	// +kubebuilder:validation:MaxItems=32
@@ -247,6 +257,23 @@ type HelmChart struct {
 	// SecretRef names a Secret of the AppSource's namespace with username
 	// and password (basic authentication, sent to the repository's host
 	// only), and ca.crt: PEM certificates trusted besides the system's.
+	// +optional
+	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
+}
+
+// HelmRepository is a chart repository that a chart's dependencies may
+// come from, and its credentials.
+type HelmRepository struct {
+	// URL as Chart.yaml and Chart.lock name it: https://host/path or
+	// oci://host/path.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self.startsWith('https://') || self.startsWith('oci://')",message="url must start with https:// or oci://"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^[a-z]+://[^/]*@')",message="url must not carry credentials: put them in the Secret named by secretRef"
+	// +required
+	URL string `json:"url"`
+
+	// SecretRef names a Secret of the AppSource's namespace with username,
+	// password and ca.crt, as HelmChart's.
 	// +optional
 	SecretRef *LocalObjectReference `json:"secretRef,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
+	"github.com/driftless-dev/driftless/internal/render/helm"
 	"github.com/driftless-dev/driftless/internal/render/kustomize"
 )
 
@@ -65,6 +66,12 @@ type Options struct {
 	// Decryption, when set, decrypts the SOPS files the render reads,
 	// wherever they are in the checkout; nil leaves every file as it is.
 	Decryption *Decryption
+	// ChartDependencies, when set, downloads the dependencies that a
+	// chart's Chart.lock pins and its charts/ lacks, as `helm dependency
+	// build` would; the render then runs again with their archives in
+	// Helm.Dependencies. Nil downloads nothing: such a chart is an error
+	// naming them. Its error fails the render as it is, and is not cached.
+	ChartDependencies func(ctx context.Context, deps []ChartDependency) ([]ChartArchive, error)
 
 	// plaintext is the decrypted contents of the files read so far, by real
 	// path: what Decryption gave, served in place of the files on disk.
@@ -105,6 +112,9 @@ type HelmOptions struct {
 	// then holds only the values files. It is bounded as the archives of a
 	// chart's charts/ are (Limits.MaxChartBytes, decompressed).
 	Chart []byte
+	// Dependencies are the archives of the chart's locked dependencies,
+	// rendered as if its charts/ held them (see Options.ChartDependencies).
+	Dependencies []ChartArchive
 	// ValuesFrom are values documents the caller read elsewhere (Secret or
 	// ConfigMap keys), in order.
 	ValuesFrom []ValuesSource
@@ -131,6 +141,13 @@ type (
 	Patch       = kustomize.Patch
 	PatchTarget = kustomize.Target
 	Image       = kustomize.Image
+)
+
+// ChartDependency is a dependency of a chart that a chart repository holds,
+// at the version its Chart.lock pins; ChartArchive is its archive.
+type (
+	ChartDependency = helm.Dependency
+	ChartArchive    = helm.Archive
 )
 
 // ValuesSource is one YAML document of Helm values read by the caller.

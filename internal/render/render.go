@@ -47,8 +47,10 @@ func Render(ctx context.Context, opts Options) ([]*unstructured.Unstructured, er
 	}
 	e = &entry{key: key}
 	objs, err := render(ctx, opts, dir, e)
-	// A cancelled render says nothing about its inputs; a panic may not recur.
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errPanicked) {
+	// A cancelled render says nothing about its inputs, nor does a failed
+	// download; a panic may not recur.
+	var download *downloadError
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, errPanicked) || errors.As(err, &download) {
 		return nil, err
 	}
 	e.err = err
@@ -85,6 +87,11 @@ func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*
 			return nil, derr
 		}
 		if !more {
+			if more, derr = downloadDependencies(ctx, &opts, p.needs); derr != nil {
+				return nil, derr
+			}
+		}
+		if !more {
 			break
 		}
 		if rounds == maxDecryptRounds {
@@ -99,6 +106,29 @@ func render(ctx context.Context, opts Options, dir string, rec *entry) (objs []*
 	}
 	return finish(p.objs, dir, p.engine, opts, rec)
 }
+
+// downloadDependencies asks opts.ChartDependencies for the chart
+// dependencies a render needs, once, and keeps their archives in opts. It
+// reports whether the render must run again.
+func downloadDependencies(ctx context.Context, opts *Options, needs []ChartDependency) (bool, error) {
+	if len(needs) == 0 || opts.ChartDependencies == nil || opts.Helm.Dependencies != nil {
+		return false, nil
+	}
+	archives, err := opts.ChartDependencies(ctx, needs)
+	if err != nil {
+		return false, &downloadError{err}
+	}
+	opts.Helm.Dependencies = archives
+	return true, nil
+}
+
+// downloadError is a failed download of chart dependencies: it says nothing
+// of the render's inputs (a repository may be down for a while), so it is
+// not cached.
+type downloadError struct{ err error }
+
+func (e *downloadError) Error() string { return e.err.Error() }
+func (e *downloadError) Unwrap() error { return e.err }
 
 // maxDecryptRounds bounds the renders run again because a decrypted file led
 // the render to another encrypted one: a kustomization is decrypted first,
@@ -174,8 +204,9 @@ func optional(helm HelmOptions, engine Engine, dir, name string) bool {
 type produced struct {
 	engine   Engine
 	objs     []object
-	deps     map[dep]string // the checkout's answers, when recording
-	suspects []string       // files read from disk that may be SOPS files
+	deps     map[dep]string    // the checkout's answers, when recording
+	suspects []string          // files read from disk that may be SOPS files
+	needs    []ChartDependency // a chart's dependencies to download, when it failed for them
 }
 
 // produce runs the engine over the checkout: the part of a render that
@@ -193,6 +224,10 @@ func produce(ctx context.Context, opts Options, dir string, record bool) (produc
 	p := produced{deps: c.deps}
 	err = runChecked(c, dir, opts, &p)
 	p.suspects = c.Suspects()
+	var needs *helm.NeedsDependencies
+	if errors.As(err, &needs) {
+		p.needs = needs.Dependencies
+	}
 	return p, err
 }
 
@@ -379,6 +414,7 @@ func helmOptions(opts Options) helm.Options {
 		DisableHooks:  opts.Helm.DisableHooks,
 		MaxChartBytes: opts.Limits.MaxChartBytes,
 		Chart:         opts.Helm.Chart,
+		Dependencies:  opts.Helm.Dependencies,
 	}
 	if h.Namespace == "" {
 		h.Namespace = opts.TargetNamespace

@@ -87,6 +87,7 @@ type sandboxResponse struct {
 	Objects  []sandboxObject
 	Deps     []sandboxDep
 	Suspects []string
+	Needs    []ChartDependency
 	Error    *sandboxError
 }
 
@@ -196,7 +197,7 @@ func decodeResponse(data []byte, dir string) (produced, error) {
 	if err := json.Unmarshal(data, &resp); err != nil {
 		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: read the answer: %w", err)
 	}
-	p := produced{engine: resp.Engine, suspects: resp.Suspects}
+	p := produced{engine: resp.Engine, suspects: resp.Suspects, needs: resp.Needs}
 	if resp.Deps != nil {
 		p.deps = make(map[dep]string, len(resp.Deps))
 		for _, d := range resp.Deps {
@@ -257,7 +258,7 @@ func safeProduce(opts Options, dir string, record bool) (p produced, err error) 
 
 // answer encodes what produce returned.
 func answer(p produced, err error) sandboxResponse {
-	resp := sandboxResponse{Engine: p.engine, Suspects: p.suspects}
+	resp := sandboxResponse{Engine: p.engine, Suspects: p.suspects, Needs: p.needs}
 	for d, a := range p.deps {
 		resp.Deps = append(resp.Deps, sandboxDep{Op: d.op, Name: d.name, Answer: a})
 	}

@@ -300,3 +300,120 @@ func writeFile(t *testing.T, name, content string) {
 		t.Fatal(err)
 	}
 }
+
+// TestChartDependenciesFromChartLock renders a chart of the Git repository
+// whose Chart.yaml names a dependency of a chart repository that its
+// charts/ does not hold: it is downloaded at the version Chart.lock pins
+// (the lock made by the real `helm dependency update`), from a repository
+// the spec names, and the render equals `helm dependency build && helm
+// template`. A dependency whose archive does not match the repository's
+// digest, and a lock naming a repository the spec does not, are errors
+// naming the dependency and the repository.
+func TestChartDependenciesFromChartLock(t *testing.T) {
+	startManager(t)
+	app := newGitApp(t)
+	charts := newChartServer(t)
+	charts.publish(t, "web", "1.0.0")
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "chart-auth", Namespace: app.ns, Labels: watched}, Data: map[string][]byte{
+		"username": []byte(chartUser), "password": []byte(chartPassword), "ca.crt": charts.caPEM,
+	}}
+	if err := k8s.Create(t.Context(), auth); err != nil {
+		t.Fatal(err)
+	}
+	repoURL := charts.URL + "/charts"
+	// The umbrella chart, its lock made by helm itself; charts/ is not
+	// committed.
+	umbrella := filepath.Join(t.TempDir(), "umbrella")
+	files := map[string]string{
+		"Chart.yaml":              "apiVersion: v2\nname: umbrella\nversion: 0.1.0\ndependencies:\n- name: web\n  version: ^1.0\n  repository: " + repoURL + "\n",
+		"values.yaml":             "web:\n  greeting: hello from the umbrella\n",
+		"templates/umbrella.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-umbrella\ndata:\n  web: {{ .Values.web.greeting | quote }}\n",
+	}
+	for name, content := range files {
+		writeFile(t, filepath.Join(umbrella, name), content)
+	}
+	charts.run(t, "repo", "add", "deps", repoURL, "--username", chartUser, "--password", chartPassword, "--ca-file", charts.caFile)
+	charts.run(t, "dependency", "update", umbrella)
+	lock, err := os.ReadFile(filepath.Join(umbrella, "Chart.lock"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, content := range files {
+		app.repo.WriteFile("umbrella/"+name, content)
+	}
+	app.repo.WriteFile("umbrella/Chart.lock", string(lock))
+	app.repo.Commit("an umbrella chart, its dependency locked")
+	charts.publish(t, "web", "1.1.0") // the lock keeps 1.0.0
+
+	withRepositories := func(repos ...v1alpha1.HelmRepository) func(*v1alpha1.AppSource) {
+		return func(s *v1alpha1.AppSource) {
+			s.Spec.Source.Path = "umbrella"
+			s.Spec.Render = &v1alpha1.Render{Helm: &v1alpha1.HelmRender{Repositories: repos}}
+		}
+	}
+	obj := app.appSource(t, "shop", withRepositories(v1alpha1.HelmRepository{URL: repoURL, SecretRef: &v1alpha1.LocalObjectReference{Name: "chart-auth"}}))
+	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
+	charts.run(t, "dependency", "build", umbrella)
+	out := charts.run(t, "template", "shop", umbrella, "--namespace", app.ns)
+	compared := 0
+	for _, doc := range strings.Split(string(out), "\n---") {
+		want := &corev1.ConfigMap{}
+		if err := yaml.Unmarshal([]byte(doc), want); err != nil || want.Name == "" {
+			continue
+		}
+		got := &corev1.ConfigMap{}
+		if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: want.Name}, got); err != nil {
+			t.Fatalf("%s, which helm template renders: %v", want.Name, err)
+		}
+		if !maps.Equal(got.Data, want.Data) || got.Labels["helm.sh/chart"] != want.Labels["helm.sh/chart"] {
+			t.Errorf("ConfigMap %s: data %v labels %v; helm template: data %v labels %v", want.Name, got.Data, got.Labels, want.Data, want.Labels)
+		}
+		compared++
+	}
+	if compared != 2 {
+		t.Errorf("%d ConfigMaps compared, want the umbrella's and its dependency's:\n%s", compared, out)
+	}
+	if cm := (&corev1.ConfigMap{}); k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "shop-settings"}, cm) != nil || cm.Data["version"] != "1.0.0" {
+		t.Errorf("the dependency applied is not the locked 1.0.0: %v", cm.Data)
+	}
+
+	t.Run("repository not named", func(t *testing.T) {
+		other := app.appSource(t, "shop-unnamed", withRepositories())
+		waitReady(t, other, metav1.ConditionFalse, v1alpha1.BuildFailedReason)
+		msg := apimeta.FindStatusCondition(other.Status.Conditions, v1alpha1.ReadyCondition).Message
+		if !strings.Contains(msg, "web 1.0.0") || !strings.Contains(msg, repoURL) || !strings.Contains(msg, "spec.render.helm.repositories") {
+			t.Errorf("Ready message %q: want the dependency and its repository named", msg)
+		}
+	})
+
+	t.Run("digest mismatch", func(t *testing.T) {
+		// api 1.0.0 locked as indexed, then its archive replaced: what is
+		// served no longer matches the index's digest.
+		charts.publish(t, "api", "1.0.0")
+		withAPI := files["Chart.yaml"] + "- name: api\n  version: 1.0.0\n  repository: " + repoURL + "\n"
+		writeFile(t, filepath.Join(umbrella, "Chart.yaml"), withAPI)
+		charts.run(t, "dependency", "update", umbrella)
+		lock, err := os.ReadFile(filepath.Join(umbrella, "Chart.lock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		other, err := os.ReadFile(filepath.Join(charts.dir, "repo", "web-1.1.0.tgz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, filepath.Join(charts.dir, "repo", "api-1.0.0.tgz"), string(other))
+		app.repo.WriteFile("umbrella/Chart.yaml", withAPI)
+		app.repo.WriteFile("umbrella/Chart.lock", string(lock))
+		app.repo.Commit("a second dependency, whose archive was replaced")
+		requestReconcile(t, obj)
+		waitReady(t, obj, metav1.ConditionFalse, v1alpha1.ChartUnavailableReason)
+		msg := apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition).Message
+		if !strings.Contains(msg, "chart dependency api 1.0.0") || !strings.Contains(msg, "sha256:") || strings.Contains(msg, chartPassword) {
+			t.Errorf("Ready message %q: want the dependency and the digest named", msg)
+		}
+		cm := &corev1.ConfigMap{}
+		if err := k8s.Get(t.Context(), client.ObjectKey{Namespace: app.ns, Name: "shop-settings"}, cm); err != nil || cm.Data["version"] != "1.0.0" {
+			t.Errorf("what runs changed: %v, %v", cm.Data, err)
+		}
+	})
+}

@@ -26,10 +26,10 @@ var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
 
 // loadChart loads the chart in dir as helm's loader.LoadDir does, through
 // fsys: .helmignore honoured, symbolic links followed (inside the checkout),
-// files in lexical order. Chart archives in charts/ are checked before helm
-// opens them: no links, no paths outside the archive, and their decompressed
-// size counts against maxBytes.
-func loadChart(fsys FS, dir string, maxBytes int64) (*chart.Chart, error) {
+// files in lexical order, and deps as archives in its charts/. Chart archives
+// in charts/ are checked before helm opens them: no links, no paths outside
+// the archive, and their decompressed size counts against maxBytes.
+func loadChart(fsys FS, dir string, maxBytes int64, deps []Archive) (*chart.Chart, error) {
 	rules := ignore.Empty()
 	data, err := fsys.ReadFile(path.Join(dir, ignore.HelmIgnore))
 	switch {
@@ -44,6 +44,9 @@ func loadChart(fsys FS, dir string, maxBytes int64) (*chart.Chart, error) {
 	w := &chartWalker{fsys: fsys, rules: rules, top: dir, budget: maxBytes, limit: maxBytes, bounded: maxBytes > 0, walking: map[string]bool{}}
 	if err := w.walk(dir, ""); err != nil {
 		return nil, err
+	}
+	for _, d := range deps {
+		w.files = append(w.files, &chartarchive.BufferedFile{Name: path.Join("charts", d.Name+"-"+d.Version+".tgz"), Data: d.Data})
 	}
 	for _, f := range w.files {
 		if path.Ext(f.Name) == ".tgz" {

@@ -59,6 +59,9 @@ type Options struct {
 	// chart repository by the caller: it is rendered instead of a chart in
 	// dir, and dir holds only the values files.
 	Chart []byte
+	// Dependencies are the archives of the chart's locked dependencies
+	// (see NeedsDependencies), rendered as if its charts/ held them.
+	Dependencies []Archive
 }
 
 // Values is one YAML document of values.
@@ -79,10 +82,17 @@ func Template(ctx context.Context, fsys FS, dir string, opts Options) ([]byte, e
 	if opts.Chart != nil {
 		chrt, err = loadArchive(opts.Chart, opts.MaxChartBytes)
 	} else {
-		chrt, err = loadChart(fsys, dir, opts.MaxChartBytes)
+		chrt, err = loadChart(fsys, dir, opts.MaxChartBytes, opts.Dependencies)
 	}
 	if err != nil {
 		return nil, err
+	}
+	needed, err := lockedDependencies(chrt)
+	if err != nil {
+		return nil, err
+	}
+	if len(needed) > 0 {
+		return nil, &NeedsDependencies{Dependencies: needed}
 	}
 	if err := checkChart(chrt); err != nil {
 		return nil, err
