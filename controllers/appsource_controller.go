@@ -242,7 +242,7 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 	defer cancel()
 	steps := []step{
 		r.timed("dependencies", r.checkDependencies), r.timed("held", r.checkHeld), r.timed("promotion", r.checkPromotion),
-		r.timed("fetch", r.fetch), r.timed("decrypt", r.decrypt), r.timed("render", r.render), r.timed("plan", r.plan),
+		r.timed("fetch", r.fetch), r.timed("decrypt", r.decrypt), r.timed("render", r.render), r.separateHooks, r.timed("plan", r.plan),
 		r.timed("account", r.checkAccount), r.timed("apply", r.apply), r.timed("prune", r.prune), r.timed("health", r.checkHealth),
 	}
 	for _, s := range steps {

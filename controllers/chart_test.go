@@ -1,7 +1,10 @@
 package controllers
 
 import (
+	"slices"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
 	"github.com/driftless-dev/driftless/internal/render/helm/chartrepo"
@@ -65,5 +68,44 @@ func TestChartVersionOf(t *testing.T) {
 	}
 	if !sameChartVersion("web@1.4.2/main@sha1:a", "web@1.4.2/main@sha1:b", "web") || sameChartVersion("web@1.4.2/main@sha1:a", "web@1.5.0/main@sha1:a", "web") {
 		t.Error("sameChartVersion compares the chart versions alone")
+	}
+}
+
+// TestSplitHooks checks which rendered objects are hooks, and how they run.
+func TestSplitHooks(t *testing.T) {
+	obj := func(name string, annotations map[string]string) *unstructured.Unstructured {
+		o := &unstructured.Unstructured{}
+		o.SetAPIVersion("v1")
+		o.SetKind("ConfigMap")
+		o.SetName(name)
+		o.SetAnnotations(annotations)
+		return o
+	}
+	objs := []*unstructured.Unstructured{
+		obj("plain", nil),
+		obj("migrate", map[string]string{hookAnnotation: "pre-install, pre-upgrade", hookWeightAnnotation: " -5 ", hookDeleteAnnotation: "hook-succeeded,hook-failed"}),
+		obj("announce", map[string]string{hookAnnotation: "post-upgrade"}),
+		obj("cleanup", map[string]string{hookAnnotation: "pre-delete,post-rollback"}),
+		obj("other", map[string]string{"helm.sh/resource-policy": "keep"}),
+	}
+	rest, hooks := splitHooks(objs)
+	var names []string
+	for _, o := range rest {
+		names = append(names, o.GetName())
+	}
+	if !slices.Equal(names, []string{"plain", "other"}) {
+		t.Errorf("objects %v, want plain and other", names)
+	}
+	if len(hooks) != 2 {
+		t.Fatalf("%d hooks, want migrate and announce (delete and rollback hooks are not run)", len(hooks))
+	}
+	if h := hooks[0]; h.obj.GetName() != "migrate" || h.weight != -5 || !slices.Equal(h.events, []string{"pre-install", "pre-upgrade"}) || !slices.Equal(h.delete, []string{"hook-succeeded", "hook-failed"}) {
+		t.Errorf("migrate: %+v", h)
+	}
+	if h := hooks[1]; h.weight != 0 || !slices.Equal(h.delete, []string{beforeHookCreation}) {
+		t.Errorf("announce: weight %d, delete %v; want 0 and Helm's default", h.weight, h.delete)
+	}
+	if rest, hooks := splitHooks(objs[:1]); len(hooks) != 0 || &rest[0] != &objs[0] {
+		t.Error("a render without hooks is returned as it is")
 	}
 }

@@ -78,6 +78,9 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, workloads(report))
 	switch d.Phase {
 	case rolling.Succeeded:
+		if err := r.postHooks(ctx, st); err != nil {
+			return err
+		}
 		r.memory.markGood(client.ObjectKeyFromObject(obj), st.inputs)
 		if st.leavingBlueGreen {
 			obj.Status.Rollout.ActiveColor, obj.Status.Rollout.PreviewColor = "", ""
@@ -132,13 +135,14 @@ func (r *AppSourceReconciler) reportHeld(ctx context.Context, st *state, report 
 func (r *AppSourceReconciler) rollBack(ctx context.Context, st *state) error {
 	// Prune must see what the failed revision created, even in this reconcile.
 	st.obj.Status.Inventory = toInventory(st.inventory)
-	good := &state{obj: st.obj, started: st.started, pin: st.obj.Status.LastGoodRevision, held: st.revision}
+	// A rollback runs no hook: Helm would run rollback hooks, which are not run.
+	good := &state{obj: st.obj, started: st.started, pin: st.obj.Status.LastGoodRevision, held: st.revision, noHooks: true}
 	defer func() {
 		if good.workDir != "" {
 			os.RemoveAll(good.workDir)
 		}
 	}()
-	for _, s := range []step{r.fetch, r.decrypt, r.render, r.apply, r.prune} {
+	for _, s := range []step{r.fetch, r.decrypt, r.render, r.separateHooks, r.apply, r.prune} {
 		err := s(ctx, good)
 		st.changes = append(st.changes, good.changes...)
 		good.changes = nil

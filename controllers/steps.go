@@ -55,6 +55,8 @@ type state struct {
 	refs map[objectRef]refRead
 
 	chart     *chartPick                   // the chart version of a repository rendered, if any
+	hooks     []hook                       // the render's Helm hooks, taken out of objects
+	noHooks   bool                         // a rollback: the hooks are not run
 	inputs    string                       // what the render depends on; see inputsKey
 	cached    bool                         // objects come from the last render of the same inputs
 	objects   []*unstructured.Unstructured // rendered, in apply order
@@ -270,6 +272,9 @@ func (r *AppSourceReconciler) resolve(ctx context.Context, st *state, req source
 // apply applies the objects. On failure the inventory keeps both what was
 // there and what was just created, so that nothing we created is orphaned.
 func (r *AppSourceReconciler) apply(ctx context.Context, st *state) error {
+	if err := r.preHooks(ctx, st); err != nil {
+		return err
+	}
 	opts := r.applyOptions(st.obj)
 	if err := apply.CheckIgnores(opts.Ignore); err != nil {
 		return stalled(v1alpha1.InvalidSpecReason, fmt.Errorf("spec.ignore%w", err))

@@ -36,6 +36,7 @@ const (
 	ImmutableFieldReason          = "ImmutableField"
 	PruneFailedReason             = "PruneFailed"
 	HealthCheckFailedReason       = "HealthCheckFailed"
+	HookFailedReason              = "HookFailed"
 	CurrentReason                 = "Current"
 	DependencyNotReadyReason      = "DependencyNotReady"
 	AwaitingPromotionReason       = "AwaitingPromotion"

@@ -68,6 +68,10 @@ type AppSourceStatus struct {
 	// +optional
 	Inventory *Inventory `json:"inventory,omitempty"`
 
+	// Hooks says how far the Helm hooks of the release last rendered ran.
+	// +optional
+	Hooks *HooksStatus `json:"hooks,omitempty"`
+
 	// Rollout is the progress of the current rollout.
 	// +optional
 	Rollout *RolloutStatus `json:"rollout,omitempty"`
@@ -209,4 +213,22 @@ type HistoryEntry struct {
 	StartedAt metav1.Time `json:"startedAt"`
 	// FinishedAt is when it ended.
 	FinishedAt metav1.Time `json:"finishedAt"`
+}
+
+// HooksStatus is how far the Helm hooks of one release ran: its
+// pre-install or pre-upgrade hooks before its other objects, its
+// post-install or post-upgrade hooks once they were healthy.
+type HooksStatus struct {
+	// Release names the release: its revision and a digest of its objects.
+	Release string `json:"release"`
+	// Install is true when nothing was applied before the release: its
+	// install hooks run, not its upgrade hooks.
+	// +optional
+	Install bool `json:"install,omitempty"`
+	// PreDone is true once its pre-install or pre-upgrade hooks completed.
+	// +optional
+	PreDone bool `json:"preDone,omitempty"`
+	// PostDone is true once its post-install or post-upgrade hooks completed.
+	// +optional
+	PostDone bool `json:"postDone,omitempty"`
 }

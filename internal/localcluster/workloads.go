@@ -22,6 +22,9 @@ const (
 	NeverReadyLabel = "never-ready.stage.driftless.dev"
 	// ReadyDelayAnnotation on a pod template ("3s") delays readiness.
 	ReadyDelayAnnotation = "ready-delay.stage.driftless.dev"
+	// FailLabel set to "true" on the pod template of a Job gives pods that
+	// run and then fail (exit code 1); a Job's other pods complete.
+	FailLabel = "fail.stage.driftless.dev"
 )
 
 //go:embed stages.yaml
