@@ -189,6 +189,9 @@ func (r *AppSourceReconciler) advanceBlueGreen(ctx context.Context, st *state, r
 		}
 		return waiting(v1alpha1.ProgressingReason, after, "%s", d.Message)
 	}
+	if err := r.postHooks(ctx, st); err != nil {
+		return err
+	}
 	r.memory.markGood(client.ObjectKeyFromObject(obj), st.inputs)
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
@@ -206,7 +207,7 @@ func (r *AppSourceReconciler) runHookGroup(ctx context.Context, st *state, event
 			apply = append(apply, withHookRelease(h.obj, release))
 			pending = append(pending, name)
 		default:
-			res := health.Evaluate(health.Ref{GroupVersionKind: live.GroupVersionKind(), Namespace: live.GetNamespace(), Name: live.GetName()}, live)
+			res := hookStatus(live)
 			switch res.Status {
 			case health.Failed:
 				if slices.Contains(h.delete, hookFailed) {
@@ -227,6 +228,29 @@ func (r *AppSourceReconciler) runHookGroup(ctx context.Context, st *state, event
 		r.event(st.obj, "Normal", "HookApplied", "%s hooks of %s applied: %s", event, st.revision, strings.Join(pending, ", "))
 	}
 	return strings.Join(pending, ", "), nil
+}
+
+// hookStatus is whether a hook is done: a Job once it completed (kstatus
+// calls a running Job Current), anything else once Current.
+func hookStatus(live *unstructured.Unstructured) health.Result {
+	ref := health.Ref{GroupVersionKind: live.GroupVersionKind(), Namespace: live.GetNamespace(), Name: live.GetName()}
+	if ref.GroupVersionKind.GroupKind() != (schema.GroupKind{Group: "batch", Kind: "Job"}) {
+		return health.Evaluate(ref, live)
+	}
+	conditions, _, _ := unstructured.NestedSlice(live.Object, "status", "conditions")
+	for _, c := range conditions {
+		c, _ := c.(map[string]any)
+		if c["status"] != "True" {
+			continue
+		}
+		switch c["type"] {
+		case "Complete":
+			return health.Result{Ref: ref, Status: health.Current, Message: "Job completed"}
+		case "Failed":
+			return health.Result{Ref: ref, Status: health.Failed, Message: fmt.Sprintf("Job failed: %v: %v", c["reason"], c["message"])}
+		}
+	}
+	return health.Result{Ref: ref, Status: health.InProgress, Message: "Job running"}
 }
 
 // deleteHooks deletes the hooks whose policy names policy.

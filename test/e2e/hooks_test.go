@@ -26,7 +26,8 @@ import (
 // hookChart is a chart whose pre-install and pre-upgrade hooks are a
 // ConfigMap (weight -5) and then a migration Job (weight 0, replaced by
 // each release, failing when failMigration is set), and whose post-upgrade
-// hook is a ConfigMap.
+// hooks are a smoke-test Job (weight -1, failing when failSmoke is set) and
+// a ConfigMap.
 var hookChart = map[string]string{
 	"chart/Chart.yaml":  "apiVersion: v2\nname: shop\nversion: 0.1.0\n",
 	"chart/values.yaml": "tag: v1\nfailMigration: false\n",
@@ -70,6 +71,26 @@ spec:
       restartPolicy: Never
       containers: [{name: migrate, image: "example.com/migrate:{{ .Values.tag }}"}]
 `,
+	"chart/templates/smoke.yaml": `apiVersion: batch/v1
+kind: Job
+metadata:
+  name: smoke
+  annotations:
+    helm.sh/hook: post-upgrade
+    helm.sh/hook-weight: "-1"
+spec:
+  backoffLimit: 0
+  template:
+    metadata:
+      labels:
+        app: smoke
+{{- if .Values.failSmoke }}
+        ` + localcluster.FailLabel + `: "true"
+{{- end }}
+    spec:
+      restartPolicy: Never
+      containers: [{name: smoke, image: "example.com/smoke:{{ .Values.tag }}"}]
+`,
 	"chart/templates/announce.yaml": `apiVersion: v1
 kind: ConfigMap
 metadata:
@@ -98,6 +119,7 @@ func TestHelmHooksRunInOrder(t *testing.T) {
 	seen := watchOrder(t, app.ns)
 	obj := app.appSource(t, "shop", withPath("chart"), func(s *v1alpha1.AppSource) {
 		s.Spec.Render = &v1alpha1.Render{Helm: &v1alpha1.HelmRender{}}
+		s.Spec.Strategy.Rolling = &v1alpha1.RollingStrategy{AutoRollback: true}
 	})
 	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	if hs := obj.Status.Hooks; hs == nil || !hs.Install || !hs.PreDone || !hs.PostDone {
@@ -125,7 +147,7 @@ func TestHelmHooksRunInOrder(t *testing.T) {
 		return err == nil && cm.Data["tag"] == "v2", client.IgnoreNotFound(err)
 	})
 	waitReady(t, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
-	want = []string{"ConfigMap/schema v2", "Job/migrate complete", "Deployment/web example.com/web:v2", "ConfigMap/announce v2"}
+	want = []string{"ConfigMap/schema v2", "Job/migrate complete", "Deployment/web example.com/web:v2", "Job/smoke complete", "ConfigMap/announce v2"}
 	if got := seen.order(want); !slices.Equal(got, want) {
 		t.Errorf("upgrade: seen in the order %v, want %v", got, want)
 	}
@@ -144,6 +166,24 @@ func TestHelmHooksRunInOrder(t *testing.T) {
 	}
 	if seen.has("ConfigMap/announce v3") {
 		t.Error("the post-upgrade hook of the failed release ran")
+	}
+
+	// A post-upgrade hook that fails, with autoRollback: the release is
+	// undone, to the last good one.
+	app.repo.WriteFile("chart/values.yaml", "tag: v4\nfailMigration: false\nfailSmoke: true\n")
+	app.repo.Commit("v4, whose smoke test fails")
+	requestReconcile(t, obj)
+	waitReady(t, obj, metav1.ConditionFalse, v1alpha1.RolledBackReason)
+	msg = apimeta.FindStatusCondition(obj.Status.Conditions, v1alpha1.ReadyCondition).Message
+	if !strings.Contains(msg, "post-upgrade hook Job/"+app.ns+"/smoke") {
+		t.Errorf("Ready message %q does not name the hook", msg)
+	}
+	want = []string{"Deployment/web example.com/web:v4", "Deployment/web example.com/web:v2"}
+	if got := seen.order(want); !slices.Equal(got, want) {
+		t.Errorf("seen in the order %v, want %v: v4 applied, then undone", got, want)
+	}
+	if seen.has("ConfigMap/announce v4") {
+		t.Error("a post-upgrade hook after the failed one ran")
 	}
 }
 
