@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"log"
 	"maps"
@@ -85,6 +86,30 @@ func TestChartsFromRepositories(t *testing.T) {
 		obj := app.appSource(t, "web-oci", fromChart("oci://"+charts.host()+"/oci", "^1.0"))
 		waitChartRevision(t, obj, "web@1.1.0/main@sha1:")
 		charts.wantRendered(t, app, obj.Name, "1.1.0")
+	})
+
+	t.Run("a failed version is rolled back and held", func(t *testing.T) {
+		charts.publish(t, "api", "1.0.0", rollingYAML("example.com/web:1", false))
+		obj := app.appSource(t, "api", func(s *v1alpha1.AppSource) {
+			fromChart(charts.URL+"/charts", "^1.0")(s)
+			s.Spec.Render.Helm.Chart.Name = "api"
+			s.Spec.Strategy = v1alpha1.Strategy{Type: v1alpha1.StrategyRolling, Rolling: &v1alpha1.RollingStrategy{AutoRollback: true}}
+		})
+		waitChartRevision(t, obj, "api@1.0.0/main@sha1:")
+		charts.publish(t, "api", "1.1.0", rollingYAML("example.com/web:2", true))
+		waitReadyWithin(t, obj, 2*time.Minute, metav1.ConditionFalse, v1alpha1.RolledBackReason)
+		ro := obj.Status.Rollout
+		if !strings.HasPrefix(ro.HeldRevision, "api@1.1.0/") || !strings.HasPrefix(obj.Status.LastAppliedRevision, "api@1.0.0/") {
+			t.Fatalf("held %s, applied %s; want api 1.1.0 held and 1.0.0 applied", ro.HeldRevision, obj.Status.LastAppliedRevision)
+		}
+		if img := app.deployment(t).Spec.Template.Spec.Containers[0].Image; img != "example.com/web:1" {
+			t.Errorf("image after the rollback %s, want the last good version's", img)
+		}
+		requestReconcile(t, obj)
+		waitHandled(t, obj)
+		if !strings.HasPrefix(obj.Status.LastAppliedRevision, "api@1.0.0/") || obj.Status.Rollout.HeldRevision != ro.HeldRevision {
+			t.Errorf("after another reconcile: applied %s, held %s; want the hold kept", obj.Status.LastAppliedRevision, obj.Status.Rollout.HeldRevision)
+		}
 	})
 
 	t.Run("no version matches", func(t *testing.T) {
@@ -208,9 +233,12 @@ func (s *chartServer) run(t *testing.T, args ...string) []byte {
 // pack writes chart at version and packages it with `helm package` into
 // dir; it returns the archive's path. Its ConfigMap names the version and
 // a value that the Git repository's values file sets.
-func (s *chartServer) pack(t *testing.T, dir, chart, version string) string {
+func (s *chartServer) pack(t *testing.T, dir, chart, version string, templates ...string) string {
 	t.Helper()
 	src := filepath.Join(t.TempDir(), chart)
+	for i, tmpl := range templates {
+		writeFile(t, filepath.Join(src, "templates", fmt.Sprintf("extra-%d.yaml", i)), tmpl)
+	}
 	writeFile(t, filepath.Join(src, "Chart.yaml"), "apiVersion: v2\nname: "+chart+"\nversion: 0.0.1\n")
 	writeFile(t, filepath.Join(src, "values.yaml"), "greeting: hello from the chart\n")
 	writeFile(t, filepath.Join(src, "templates", "settings.yaml"), `apiVersion: v1
@@ -228,12 +256,12 @@ data:
 	return filepath.Join(dir, chart+"-"+version+".tgz")
 }
 
-// publish adds chart at version to the Helm repository and indexes it
-// again with `helm repo index`.
-func (s *chartServer) publish(t *testing.T, chart, version string) {
+// publish adds chart at version, with templates besides its ConfigMap, to
+// the Helm repository and indexes it again with `helm repo index`.
+func (s *chartServer) publish(t *testing.T, chart, version string, templates ...string) {
 	t.Helper()
 	repo := filepath.Join(s.dir, "repo")
-	s.pack(t, repo, chart, version)
+	s.pack(t, repo, chart, version, templates...)
 	s.run(t, "repo", "index", repo, "--url", s.URL+"/charts")
 }
 
