@@ -59,7 +59,7 @@ func lockedDependencies(chrt *chart.Chart) ([]Dependency, error) {
 			return l.Name == dep.Name && strings.TrimSuffix(l.Repository, "/") == strings.TrimSuffix(dep.Repository, "/")
 		})
 		if i < 0 {
-			return nil, fmt.Errorf("Chart.lock is out of sync with Chart.yaml: it pins no version of dependency %s from %s", dep.Name, dep.Repository)
+			return nil, fmt.Errorf("dependency %s from %s: Chart.lock is out of sync with Chart.yaml, it pins no version of it", dep.Name, dep.Repository)
 		}
 		locked := chrt.Lock.Dependencies[i].Version
 		if dep.Version != "" {
@@ -69,7 +69,7 @@ func lockedDependencies(chrt *chart.Chart) ([]Dependency, error) {
 			}
 			v, err := semver.NewVersion(locked)
 			if err != nil || !c.Check(v) {
-				return nil, fmt.Errorf("Chart.lock is out of sync with Chart.yaml: it pins dependency %s to %s, which %q does not allow", dep.Name, locked, dep.Version)
+				return nil, fmt.Errorf("dependency %s: Chart.lock is out of sync with Chart.yaml, it pins %s, which %q does not allow", dep.Name, locked, dep.Version)
 			}
 		}
 		out = append(out, Dependency{Name: dep.Name, Version: locked, Repository: dep.Repository})
