@@ -58,9 +58,13 @@ type hook struct {
 	delete []string // delete policies
 }
 
-// separateHooks takes the hooks out of the rendered objects.
+// separateHooks takes the hooks out of the rendered objects, and names
+// their release from the render, before a strategy's plan changes it.
 func (r *AppSourceReconciler) separateHooks(_ context.Context, st *state) error {
 	st.objects, st.hooks = splitHooks(st.objects)
+	if len(st.hooks) > 0 {
+		st.hookRelease = hookRelease(st)
+	}
 	return nil
 }
 
@@ -135,16 +139,16 @@ func (r *AppSourceReconciler) postHooks(ctx context.Context, st *state) error {
 }
 
 // releaseHooks is the status of the hooks of the release rendered, nil
-// when it has none to run.
+// when it has none to run. A held revision's reconciles re-apply the last
+// good one, as the rollback did: they run no hook.
 func releaseHooks(st *state) *v1alpha1.HooksStatus {
-	if len(st.hooks) == 0 || st.noHooks {
+	if len(st.hooks) == 0 || st.held != "" {
 		return nil
 	}
-	release := hookRelease(st)
-	if hs := st.obj.Status.Hooks; hs != nil && hs.Release == release {
+	if hs := st.obj.Status.Hooks; hs != nil && hs.Release == st.hookRelease {
 		return hs
 	}
-	st.obj.Status.Hooks = &v1alpha1.HooksStatus{Release: release, Install: st.obj.Status.LastAppliedRevision == ""}
+	st.obj.Status.Hooks = &v1alpha1.HooksStatus{Release: st.hookRelease, Install: st.obj.Status.LastAppliedRevision == ""}
 	return st.obj.Status.Hooks
 }
 

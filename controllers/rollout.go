@@ -151,8 +151,9 @@ func (r *AppSourceReconciler) reportHeld(ctx context.Context, st *state, report 
 func (r *AppSourceReconciler) rollBack(ctx context.Context, st *state) error {
 	// Prune must see what the failed revision created, even in this reconcile.
 	st.obj.Status.Inventory = toInventory(st.inventory)
-	// A rollback runs no hook: Helm would run rollback hooks, which are not run.
-	good := &state{obj: st.obj, started: st.started, pin: st.obj.Status.LastGoodRevision, held: st.revision, noHooks: true}
+	// A rollback runs no hook (see releaseHooks): Helm would run rollback
+	// hooks, which are not run.
+	good := &state{obj: st.obj, started: st.started, pin: st.obj.Status.LastGoodRevision, held: st.revision}
 	defer func() {
 		if good.workDir != "" {
 			os.RemoveAll(good.workDir)

@@ -54,16 +54,16 @@ type state struct {
 	// refs are the Secrets and ConfigMaps this reconcile read (see readRef).
 	refs map[objectRef]refRead
 
-	chart     *chartPick                   // the chart version of a repository rendered, if any
-	hooks     []hook                       // the render's Helm hooks, taken out of objects
-	noHooks   bool                         // a rollback: the hooks are not run
-	inputs    string                       // what the render depends on; see inputsKey
-	cached    bool                         // objects come from the last render of the same inputs
-	objects   []*unstructured.Unstructured // rendered, in apply order
-	changes   apply.ChangeSet              // what this reconcile did
-	applied   apply.ChangeSet              // the last apply of these objects, maybe by an earlier reconcile
-	planned   string                       // what the strategy's plan chose, beside the inputs
-	inventory []apply.Entry                // what the cluster holds from us after apply and prune
+	chart       *chartPick                   // the chart version of a repository rendered, if any
+	hooks       []hook                       // the render's Helm hooks, taken out of objects
+	hookRelease string                       // names their release (see hookRelease)
+	inputs      string                       // what the render depends on; see inputsKey
+	cached      bool                         // objects come from the last render of the same inputs
+	objects     []*unstructured.Unstructured // rendered, in apply order
+	changes     apply.ChangeSet              // what this reconcile did
+	applied     apply.ChangeSet              // the last apply of these objects, maybe by an earlier reconcile
+	planned     string                       // what the strategy's plan chose, beside the inputs
+	inventory   []apply.Entry                // what the cluster holds from us after apply and prune
 }
 
 // step is one stage of a reconcile; the first error stops the run.

@@ -45,12 +45,7 @@ func TestChartsFromRepositories(t *testing.T) {
 	app.repo.Commit("values")
 	charts := newChartServer(t)
 	charts.publish(t, "web", "1.0.0")
-	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "chart-auth", Namespace: app.ns, Labels: watched}, Data: map[string][]byte{
-		"username": []byte(chartUser), "password": []byte(chartPassword), "ca.crt": charts.caPEM,
-	}}
-	if err := k8s.Create(t.Context(), auth); err != nil {
-		t.Fatal(err)
-	}
+	auth := charts.secret(t, app.ns)
 	fromChart := func(repository, version string) func(*v1alpha1.AppSource) {
 		return func(s *v1alpha1.AppSource) {
 			s.Spec.Source.Path = "values"
@@ -216,6 +211,19 @@ func newChartServer(t *testing.T) *chartServer {
 	return s
 }
 
+// secret creates the Secret chart-auth of namespace ns, with the server's
+// credentials and CA.
+func (s *chartServer) secret(t *testing.T, ns string) *corev1.Secret {
+	t.Helper()
+	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "chart-auth", Namespace: ns, Labels: watched}, Data: map[string][]byte{
+		"username": []byte(chartUser), "password": []byte(chartPassword), "ca.crt": s.caPEM,
+	}}
+	if err := k8s.Create(t.Context(), auth); err != nil {
+		t.Fatal(err)
+	}
+	return auth
+}
+
 // run runs the helm CLI.
 func (s *chartServer) run(t *testing.T, args ...string) []byte {
 	t.Helper()
@@ -342,12 +350,7 @@ func TestChartDependenciesFromChartLock(t *testing.T) {
 	app := newGitApp(t)
 	charts := newChartServer(t)
 	charts.publish(t, "web", "1.0.0")
-	auth := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "chart-auth", Namespace: app.ns, Labels: watched}, Data: map[string][]byte{
-		"username": []byte(chartUser), "password": []byte(chartPassword), "ca.crt": charts.caPEM,
-	}}
-	if err := k8s.Create(t.Context(), auth); err != nil {
-		t.Fatal(err)
-	}
+	charts.secret(t, app.ns)
 	repoURL := charts.URL + "/charts"
 	// The umbrella chart, its lock made by helm itself; charts/ is not
 	// committed.

@@ -74,13 +74,37 @@ func TestLoadChartHonoursHelmignore(t *testing.T) {
 	}
 }
 
-// TestTemplateRefusesMissingDependency checks dependencies are never fetched.
+// TestTemplateRefusesMissingDependency checks dependencies are never
+// fetched: a dependency charts/ lacks is an error naming it; one of a
+// repository that Chart.lock pins is NeedsDependencies, for the caller to
+// download; without a lock, or with one out of sync, it is an error saying so.
 func TestTemplateRefusesMissingDependency(t *testing.T) {
-	dir := writeTree(t, minimalChart(map[string]string{
-		"chart/Chart.yaml": "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.0.0\n  repository: https://charts.example.com\n",
-	}))
-	_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r"})
-	if err == nil || !strings.Contains(err.Error(), "missing in charts/ directory: redis") {
-		t.Fatalf("Template: got %v, want a missing dependency", err)
+	const lock = "dependencies:\n- name: redis\n  repository: https://charts.example.com\n  version: 1.0.3\ndigest: sha256:00\ngenerated: \"2026-12-04T00:00:00Z\"\n"
+	deps := func(version, repository string) string {
+		return "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: " + version + "\n  repository: " + repository + "\n"
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"beside the chart", map[string]string{"chart/Chart.yaml": deps("1.0.0", "file://../redis")}, "missing in charts/ directory: redis"},
+		{"no lock", map[string]string{"chart/Chart.yaml": deps("^1.0", "https://charts.example.com")}, "no Chart.lock pins its version"},
+		{"lock out of sync", map[string]string{"chart/Chart.yaml": deps("^2.0", "https://charts.example.com"), "chart/Chart.lock": lock}, "pins 1.0.3, which \"^2.0\" does not allow"},
+		{"another repository", map[string]string{"chart/Chart.yaml": deps("^1.0", "https://other.example.com"), "chart/Chart.lock": lock}, "it pins no version of it"},
+		{"locked", map[string]string{"chart/Chart.yaml": deps("^1.0", "https://charts.example.com/"), "chart/Chart.lock": lock}, "redis 1.0.3 from https://charts.example.com/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeTree(t, minimalChart(tt.files))
+			_, err := Template(t.Context(), openFS(t, dir), "chart", Options{ReleaseName: "r"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Template: got %v, want an error containing %q", err, tt.want)
+			}
+			var needs *NeedsDependencies
+			if errors.As(err, &needs) != (tt.name == "locked") {
+				t.Errorf("Template: %T, NeedsDependencies only when locked", err)
+			}
+		})
 	}
 }
