@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -184,7 +185,7 @@ func (r *AppSourceReconciler) runHooks(ctx context.Context, st *state, event, re
 // runHookGroup applies the hooks of one weight that are not yet applied for
 // this release, and names those still running ("" when all completed).
 func (r *AppSourceReconciler) runHookGroup(ctx context.Context, st *state, event, release string, hooks []hook) (string, error) {
-	var pending []string
+	var pending, applied []string
 	var apply []*unstructured.Unstructured
 	for _, h := range hooks {
 		name := hookName(h.obj)
@@ -194,7 +195,7 @@ func (r *AppSourceReconciler) runHookGroup(ctx context.Context, st *state, event
 		switch {
 		case apierrors.IsNotFound(err):
 			apply = append(apply, withHookRelease(h.obj, release))
-			pending = append(pending, name)
+			applied, pending = append(applied, name), append(pending, name)
 		case err != nil:
 			return "", failed(v1alpha1.HookFailedReason, fmt.Errorf("%s hook %s: %w", event, name, err))
 		case live.GetDeletionTimestamp() != nil:
@@ -209,7 +210,7 @@ func (r *AppSourceReconciler) runHookGroup(ctx context.Context, st *state, event
 				continue
 			}
 			apply = append(apply, withHookRelease(h.obj, release))
-			pending = append(pending, name)
+			applied, pending = append(applied, name), append(pending, name)
 		default:
 			res := hookStatus(live)
 			switch res.Status {
@@ -229,7 +230,7 @@ func (r *AppSourceReconciler) runHookGroup(ctx context.Context, st *state, event
 		if _, err := r.Apply.Apply(ctx, apply, r.applyOptions(st.obj)); err != nil {
 			return "", failed(v1alpha1.HookFailedReason, fmt.Errorf("apply %s hooks: %w", event, err))
 		}
-		r.event(st.obj, "Normal", "HookApplied", "%s hooks of %s applied: %s", event, st.revision, strings.Join(pending, ", "))
+		r.event(st.obj, corev1.EventTypeNormal, "HookApplied", "%s hooks of %s applied: %s", event, st.revision, strings.Join(applied, ", "))
 	}
 	return strings.Join(pending, ", "), nil
 }

@@ -20,8 +20,9 @@ import (
 )
 
 // inputsKey names everything a render depends on besides the checkout: the
-// commit, the chart version of a repository, the spec generation, the cluster's capabilities, and the content of the Secrets and
-// ConfigMaps it reads (decryption keys and Helm values). A change to their
+// commit, the chart version of a repository, the spec generation, the
+// cluster's capabilities, and the content of the Secrets and ConfigMaps it
+// reads (credentials, decryption keys and Helm values). A change to their
 // labels or annotations changes no input.
 func (r *AppSourceReconciler) inputsKey(ctx context.Context, st *state, commit string) string {
 	_, caps, err := r.clusterCaps.get()
