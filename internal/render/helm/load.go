@@ -50,10 +50,7 @@ func loadChart(fsys FS, dir string, maxBytes int64, deps []Archive) (*chart.Char
 	}
 	for _, f := range w.files {
 		if path.Ext(f.Name) == ".tgz" {
-			if err := checkArchive(f.Name, f.Data, &w.budget, maxBytes > 0); err != nil {
-				if errors.Is(err, ErrChartTooLarge) {
-					return nil, fmt.Errorf("%w (%d bytes)", err, maxBytes)
-				}
+			if err := checkArchiveWithin(f.Name, f.Data, &w.budget, maxBytes); err != nil {
 				return nil, err
 			}
 		}
@@ -66,13 +63,20 @@ func loadChart(fsys FS, dir string, maxBytes int64, deps []Archive) (*chart.Char
 // at most maxBytes decompressed.
 func loadArchive(data []byte, maxBytes int64) (*chart.Chart, error) {
 	budget := maxBytes
-	if err := checkArchive("chart archive", data, &budget, maxBytes > 0); err != nil {
-		if errors.Is(err, ErrChartTooLarge) {
-			return nil, fmt.Errorf("%w (%d bytes)", err, maxBytes)
-		}
+	if err := checkArchiveWithin("chart archive", data, &budget, maxBytes); err != nil {
 		return nil, err
 	}
 	return loader.LoadArchive(bytes.NewReader(data))
+}
+
+// checkArchiveWithin is checkArchive against the budget of a maxBytes
+// bound (0: none), the bound named when it is exceeded.
+func checkArchiveWithin(name string, data []byte, budget *int64, maxBytes int64) error {
+	err := checkArchive(name, data, budget, maxBytes > 0)
+	if errors.Is(err, ErrChartTooLarge) {
+		return fmt.Errorf("%w (%d bytes)", err, maxBytes)
+	}
+	return err
 }
 
 // chartWalker collects a chart's files.
