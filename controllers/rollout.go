@@ -70,26 +70,31 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 	if st.held != "" {
 		return r.reportHeld(ctx, st, report)
 	}
-	d := rolling.Decide(rolling.Observation{
+	obs := rolling.Observation{
 		Revision: st.revision, LastGood: obj.Status.LastGoodRevision,
 		Health: rolling.Health(report.Status()), Message: report.Summary(),
 		Started: rolloutStart(obj, st.revision), Now: time.Now(), Timeout: r.timeout(obj),
 		AutoRollback: obj.Spec.Strategy.Rolling != nil && obj.Spec.Strategy.Rolling.AutoRollback,
-	})
+	}
+	d := rolling.Decide(obs)
 	setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, workloads(report))
+	if d.Phase == rolling.Succeeded {
+		if err := r.postHooks(ctx, st); err != nil {
+			// A failed post hook fails the revision: the strategy says
+			// whether it is rolled back; if not, the hook's error stands.
+			var hookErr *stepError
+			if !errors.As(err, &hookErr) || hookErr.reason != v1alpha1.HookFailedReason {
+				return err
+			}
+			obs.Health, obs.Message = rolling.Failed, err.Error()
+			if d = rolling.Decide(obs); d.Phase != rolling.RolledBack {
+				return err
+			}
+			setRollout(obj, v1alpha1.RolloutPhase(d.Phase), st.revision, d.Message, workloads(report))
+		}
+	}
 	switch d.Phase {
 	case rolling.Succeeded:
-		if err := r.postHooks(ctx, st); err != nil {
-			var hookErr *stepError
-			rollBack := errors.As(err, &hookErr) && hookErr.reason == v1alpha1.HookFailedReason &&
-				obj.Spec.Strategy.Rolling != nil && obj.Spec.Strategy.Rolling.AutoRollback &&
-				obj.Status.LastGoodRevision != "" && obj.Status.LastGoodRevision != st.revision
-			if rollBack {
-				obj.Status.Rollout.Phase = v1alpha1.RolloutRolledBack
-				return r.undo(ctx, st, err.Error()+"; rolled back to "+obj.Status.LastGoodRevision)
-			}
-			return err
-		}
 		r.memory.markGood(client.ObjectKeyFromObject(obj), st.inputs)
 		if st.leavingBlueGreen {
 			obj.Status.Rollout.ActiveColor, obj.Status.Rollout.PreviewColor = "", ""
