@@ -3,7 +3,9 @@ package apply
 import (
 	"context"
 	"fmt"
+	"slices"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -25,6 +27,9 @@ var clientSideManagers = sets.New("kubectl-client-side-apply", "kubectl", "befor
 // the object as the last apply left it: applied when there was nothing to
 // move.
 func takeOverClientSideFields(ctx context.Context, c client.Client, want, applied *unstructured.Unstructured) (*unstructured.Unstructured, error) {
+	if !slices.ContainsFunc(applied.GetManagedFields(), func(e metav1.ManagedFieldsEntry) bool { return clientSideManagers.Has(e.Manager) }) {
+		return applied, nil // nothing to move: csaupgrade would decode every field set to learn it
+	}
 	patch, err := csaupgrade.UpgradeManagedFieldsPatch(applied, clientSideManagers, FieldManager)
 	if err != nil || patch == nil {
 		return applied, err

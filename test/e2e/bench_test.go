@@ -35,13 +35,43 @@ import (
 // → healthy (pushes announced by its HTTP webhook), and the interval
 // reconcile's CPU. Percentiles are over b.N releases; with fewer than 100
 // the top figure is the maximum.
+//
+// Beside commit → healthy, in the same run, its floor: the same releases
+// applied by a plain server-side apply, timed until rolled out. The
+// cluster's rolling pace is most of the figure; the difference is ours.
 func BenchmarkCommitToApplied(b *testing.B) {
 	eachBenchApp(b, func(b *testing.B, server *gittest.HTTPSServer, app func(tag string) string, deployments int) {
 		f := measureReleases(b, &driftlessRun{}, server, app, deployments, b.Loop)
 		for _, fig := range figures(len(f.applied)) {
 			b.ReportMetric(fig.value(f), fig.name+"-"+fig.unit)
 		}
+		floor := rolloutFloor(b, app, deployments, len(f.healthy))
+		b.ReportMetric(at(floor, 0.5), "floor-healthy-p50-s")
+		b.ReportMetric(at(f.healthy, 0.5)/at(floor, 0.5), "healthy-p50-ratio")
+		b.ReportMetric((at(f.healthy, 0.5)-at(floor, 0.5))*1000, "healthy-over-floor-p50-ms")
 	})
+}
+
+// rolloutFloor times releases releases of app, each applied by a plain
+// server-side apply into a namespace of its own, until every Deployment
+// has rolled out; sorted.
+func rolloutFloor(b *testing.B, app func(tag string) string, deployments, releases int) []time.Duration {
+	ns := newNamespace(b)
+	deploys := watchDeployments(b, ns)
+	rolledOut := func(tag string) func(context.Context) (bool, error) {
+		return func(context.Context) (bool, error) { return deploys.rolledOut(deployments, "example.com/web:"+tag), nil }
+	}
+	plainApply(b, decodeObjects(b, app("0"), ns), 8)
+	timeUntil(b, "floor: first apply rolled out", time.Now(), 5*time.Minute, rolledOut("0"))
+	var out []time.Duration
+	for i := 1; i <= releases; i++ {
+		tag := fmt.Sprint(i)
+		objs, start := decodeObjects(b, app(tag), ns), time.Now()
+		plainApply(b, objs, 8)
+		out = append(out, timeUntil(b, "floor: release "+tag+" rolled out", start, 5*time.Minute, rolledOut(tag)))
+	}
+	slices.Sort(out)
+	return out
 }
 
 // eachBenchApp runs release as a sub-benchmark for each app of the release
@@ -87,14 +117,24 @@ func BenchmarkBlueGreenSwitch(b *testing.B) {
 }
 
 // switches are the blue-green switch latencies of one controller and what
-// its endpoint sampler saw.
+// its endpoint sampler saw. Of each latency, written is the controller's
+// part: until a watch sees the active Service select the new pods; the
+// rest is the cluster's EndpointSlice controller.
 type switches struct {
-	latencies             []time.Duration // sorted
+	latencies, written    []time.Duration // sorted
 	mixed, empty, samples int
 }
 
+// add records a switch: the last new pod Ready, the Service's selector
+// written, every ready endpoint of the new colour.
+func (s *switches) add(ready, written, endpoints time.Time) {
+	s.latencies = append(s.latencies, endpoints.Sub(ready))
+	s.written = append(s.written, written.Sub(ready))
+}
+
 // report reports the median, the 90th and 99th percentiles (from 100
-// switches; the maximum below) and the samples.
+// switches; the maximum below), the median and 90th percentile of the
+// controller's part, and the samples.
 func (s switches) report(b *testing.B, prefix string) {
 	ms := func(q float64) float64 { return at(s.latencies, q) * 1000 }
 	b.ReportMetric(ms(0.5), prefix+"p50-ms")
@@ -103,6 +143,8 @@ func (s switches) report(b *testing.B, prefix string) {
 		b.ReportMetric(ms(0.99), prefix+"p99-ms")
 	}
 	b.ReportMetric(ms(1), prefix+"max-ms")
+	b.ReportMetric(at(s.written, 0.5)*1000, prefix+"written-p50-ms")
+	b.ReportMetric(at(s.written, 0.9)*1000, prefix+"written-p90-ms")
 	b.ReportMetric(float64(s.samples), prefix+"samples")
 	b.ReportMetric(float64(s.mixed), prefix+"mixed")
 	b.ReportMetric(float64(s.empty), prefix+"empty")
@@ -125,6 +167,7 @@ func driftlessSwitches(b *testing.B, next func() bool) switches {
 	defer deleteAppSource(b, obj)
 	waitReady(b, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 	endpoints := sampleEndpoints(b, app.ns, "web")
+	selector := sampleSelector(b, app.ns, "web", v1alpha1.ColorLabel)
 	pods := samplePods(b, app.ns)
 
 	var s switches
@@ -148,9 +191,10 @@ func driftlessSwitches(b *testing.B, next func() bool) switches {
 			b.Fatalf("release %d to %s: %v; endpoints all %s at %s, 5 pods ready at %s; conditions %+v; rollout %+v", i+1, color, err,
 				color, endpoints.allColor(color), pods.readyAt(color, 5), obj.Status.Conditions, *obj.Status.Rollout)
 		}
-		s.latencies = append(s.latencies, endpoints.allColor(color).Sub(pods.readyAt(color, 5)))
+		s.add(pods.readyAt(color, 5), selector.selects(color), endpoints.allColor(color))
 	}
 	slices.Sort(s.latencies)
+	slices.Sort(s.written)
 	s.mixed, s.empty, s.samples = endpoints.counts()
 	return s
 }

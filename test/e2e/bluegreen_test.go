@@ -373,6 +373,39 @@ func (s *endpointSampler) counts() (mixed, empty, samples int) {
 	return s.mixed, s.empty, s.samples
 }
 
+// selectorSampler remembers when a Service's selector last took each value
+// of one of its keys, as a watch sees it.
+type selectorSampler struct {
+	mu     sync.Mutex
+	last   string
+	became map[string]time.Time
+}
+
+func sampleSelector(t testing.TB, ns, service, key string) *selectorSampler {
+	s := &selectorSampler{became: map[string]time.Time{}}
+	factory := informers.NewSharedInformerFactoryWithOptions(clientset, 0, informers.WithNamespace(ns),
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.FieldSelector = "metadata.name=" + service }))
+	informer := factory.Core().V1().Services().Informer()
+	runInformer(t, factory, informer, func() {
+		for _, o := range informer.GetStore().List() {
+			value := o.(*corev1.Service).Spec.Selector[key]
+			s.mu.Lock()
+			if value != s.last {
+				s.became[value], s.last = time.Now(), value
+			}
+			s.mu.Unlock()
+		}
+	})
+	return s
+}
+
+// selects is when the selector last took value.
+func (s *selectorSampler) selects(value string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.became[value]
+}
+
 // podSampler remembers when the ready pods of each colour last reached a
 // count.
 type podSampler struct {

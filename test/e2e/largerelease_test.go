@@ -205,8 +205,14 @@ func kustomizeBuild(b *testing.B, dir, ns string) []*unstructured.Unstructured {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return decodeObjects(b, string(out), ns)
+}
+
+// decodeObjects decodes the YAML documents of docs, each object put in
+// namespace ns.
+func decodeObjects(b *testing.B, docs, ns string) []*unstructured.Unstructured {
 	var objs []*unstructured.Unstructured
-	decoder := yaml.NewYAMLOrJSONDecoder(strings.NewReader(string(out)), 4096)
+	decoder := yaml.NewYAMLOrJSONDecoder(strings.NewReader(docs), 4096)
 	for {
 		u := &unstructured.Unstructured{}
 		if err := decoder.Decode(&u.Object); errors.Is(err, io.EOF) {

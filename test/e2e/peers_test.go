@@ -467,11 +467,13 @@ func BenchmarkPeersArgoRollouts(b *testing.B) {
 	}{{"p50", 0.5}, {"p90", 0.9}, {"max", 1}} {
 		b.ReportMetric(at(driftless.latencies, q.q)/at(argo.latencies, q.q), q.name+"-ratio")
 	}
-	ms := func(s switches, q float64) string { return fmt.Sprintf("%.1f ms", at(s.latencies, q)*1000) }
-	b.Logf("\nblue-green switch over %d releases each: driftless p50 %s p90 %s max %s (mixed %d, empty %d of %d samples); "+
-		"argo rollouts p50 %s p90 %s max %s (mixed %d, empty %d of %d samples)",
-		len(driftless.latencies), ms(driftless, 0.5), ms(driftless, 0.9), ms(driftless, 1), driftless.mixed, driftless.empty, driftless.samples,
-		ms(argo, 0.5), ms(argo, 0.9), ms(argo, 1), argo.mixed, argo.empty, argo.samples)
+	b.ReportMetric(at(driftless.written, 0.5)/at(argo.written, 0.5), "written-p50-ratio")
+	ms := func(d []time.Duration, q float64) string { return fmt.Sprintf("%.1f ms", at(d, q)*1000) }
+	line := func(s switches) string {
+		return fmt.Sprintf("p50 %s p90 %s max %s, of which the Service written p50 %s p90 %s (mixed %d, empty %d of %d samples)",
+			ms(s.latencies, 0.5), ms(s.latencies, 0.9), ms(s.latencies, 1), ms(s.written, 0.5), ms(s.written, 0.9), s.mixed, s.empty, s.samples)
+	}
+	b.Logf("\nblue-green switch over %d releases each: driftless %s; argo rollouts %s", len(driftless.latencies), line(driftless), line(argo))
 }
 
 // argoSwitches runs Argo Rollouts' controller through blue-green releases
@@ -535,6 +537,7 @@ func argoSwitches(b *testing.B, next func() bool) switches {
 		parts := strings.Split(pod, "-")
 		return parts[len(parts)-2]
 	})
+	selector := sampleSelector(b, ns, "web", hashLabel)
 	pods := samplePodsBy(b, ns, hashLabel)
 
 	var s switches
@@ -562,9 +565,10 @@ func argoSwitches(b *testing.B, next func() bool) switches {
 		if err != nil {
 			b.Fatalf("release %d: %v; rollout status %v", i, err, rollout.Object["status"])
 		}
-		s.latencies = append(s.latencies, endpoints.allColor(color).Sub(pods.readyAt(color, 5)))
+		s.add(pods.readyAt(color, 5), selector.selects(color), endpoints.allColor(color))
 	}
 	slices.Sort(s.latencies)
+	slices.Sort(s.written)
 	s.mixed, s.empty, s.samples = endpoints.counts()
 	return s
 }
