@@ -58,17 +58,14 @@ func BenchmarkCommitToApplied(b *testing.B) {
 func rolloutFloor(b *testing.B, app func(tag string) string, deployments, releases int) []time.Duration {
 	ns := newNamespace(b)
 	deploys := watchDeployments(b, ns)
-	rolledOut := func(tag string) func(context.Context) (bool, error) {
-		return func(context.Context) (bool, error) { return deploys.rolledOut(deployments, "example.com/web:"+tag), nil }
-	}
 	plainApply(b, decodeObjects(b, app("0"), ns), 8)
-	timeUntil(b, "floor: first apply rolled out", time.Now(), 5*time.Minute, rolledOut("0"))
+	timeUntil(b, "floor: first apply rolled out", time.Now(), 5*time.Minute, deploys.released(deployments, "0"))
 	var out []time.Duration
 	for i := 1; i <= releases; i++ {
 		tag := fmt.Sprint(i)
 		objs, start := decodeObjects(b, app(tag), ns), time.Now()
 		plainApply(b, objs, 8)
-		out = append(out, timeUntil(b, "floor: release "+tag+" rolled out", start, 5*time.Minute, rolledOut(tag)))
+		out = append(out, timeUntil(b, "floor: release "+tag+" rolled out", start, 5*time.Minute, deploys.released(deployments, tag)))
 	}
 	slices.Sort(out)
 	return out

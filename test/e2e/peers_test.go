@@ -163,11 +163,7 @@ func measureReleases(b *testing.B, run releaseRun, server *gittest.HTTPSServer, 
 	waitFor := func(what string, start time.Time, timeout time.Duration, cond func(context.Context) (bool, error)) time.Duration {
 		return timeUntil(b, run.name()+": "+what, start, timeout, cond)
 	}
-	rolledOut := func(tag string) func(context.Context) (bool, error) {
-		return func(context.Context) (bool, error) {
-			return deploys.rolledOut(deployments, "example.com/web:"+tag), nil
-		}
-	}
+	rolledOut := func(tag string) func(context.Context) (bool, error) { return deploys.released(deployments, tag) }
 	start := time.Now()
 	run.create(b, url, time.Hour)
 	f.firstApplied = waitFor("first sync applied", start, 5*time.Minute, func(ctx context.Context) (bool, error) { return run.applied(ctx, commit) })
@@ -229,6 +225,12 @@ func watchDeployments(b testing.TB, ns string) *deploymentWatch {
 	w := &deploymentWatch{list: informer.GetStore().List}
 	runInformer(b, factory, informer, func() {})
 	return w
+}
+
+// released is a condition: n Deployments rolled out at the bench apps'
+// image tag.
+func (w *deploymentWatch) released(n int, tag string) func(context.Context) (bool, error) {
+	return func(context.Context) (bool, error) { return w.rolledOut(n, "example.com/web:"+tag), nil }
 }
 
 // rolledOut tells whether n Deployments run image, each with every replica
