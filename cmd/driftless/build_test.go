@@ -13,6 +13,8 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
+
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 const secretCanary = "canary-secret-value-51ab"
@@ -190,7 +192,7 @@ func TestBuildAppSourceFromGitAndFromALocalCopy(t *testing.T) {
 // values (the end-to-end suite checks the values the controller applies).
 func TestBuildDecryptsWhatTheOverlayReads(t *testing.T) {
 	t.Setenv("KUBECONFIG", filepath.Join(t.TempDir(), "missing"))
-	sops, kustomize := referenceTool(t, "sops"), referenceTool(t, "kustomize")
+	sops, kustomize := reference.Tool(t, "sops"), reference.Tool(t, "kustomize")
 	keyFile, recipient := ageKey(t)
 	_, stranger := ageKey(t)
 	repo := t.TempDir()

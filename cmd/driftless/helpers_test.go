@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -123,18 +121,6 @@ func encrypt(t testing.TB, plain, recipient, regex string) string {
 		t.Fatal(err)
 	}
 	return string(out)
-}
-
-// referenceTool returns the path of a reference CLI (helm, kustomize,
-// sops, promtool) that hack/build-tools.sh builds from the Go module proxy
-// into bin/tools/, or reuses.
-func referenceTool(t testing.TB, name string) string {
-	t.Helper()
-	out, err := exec.Command(filepath.Join("..", "..", "hack", "build-tools.sh"), name).Output()
-	if err != nil {
-		t.Fatalf("build the reference %s CLI: %v", name, err)
-	}
-	return strings.TrimSpace(string(out))
 }
 
 // writeFiles writes files (slash-separated paths) under dir.

@@ -15,6 +15,7 @@ import (
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
+	"github.com/driftless-dev/driftless/internal/reference"
 	"github.com/driftless-dev/driftless/internal/render"
 )
 
@@ -60,7 +61,7 @@ func TestChartRendersTheBundle(t *testing.T) {
 		}
 	}
 
-	if out, err := exec.Command(referenceTool(t, "helm"), "lint", "--strict", filepath.Join(root, "charts", "driftless")).CombinedOutput(); err != nil {
+	if out, err := exec.Command(reference.Tool(t, "helm"), "lint", "--strict", filepath.Join(root, "charts", "driftless")).CombinedOutput(); err != nil {
 		t.Errorf("helm lint: %v\n%s", err, out)
 	}
 }
@@ -200,7 +201,7 @@ func TestChartShardsAndMonitoring(t *testing.T) {
 // promtool, built from the Go module proxy (hack/promtool).
 func TestAlertRules(t *testing.T) {
 	root := filepath.Join("..", "..")
-	promtool := referenceTool(t, "promtool")
+	promtool := reference.Tool(t, "promtool")
 	files := filepath.Join(root, "charts", "driftless", "files")
 	for _, args := range [][]string{{"check", "rules", "alerts.yaml"}, {"test", "rules", "alerts_test.yaml"}} {
 		cmd := exec.Command(promtool, args...)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // The benchmarks put every in-process render beside its reference CLI on

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftless-dev/driftless/internal/reference"
 	"github.com/driftless-dev/driftless/internal/render/helm/chartrepo"
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
 )
 
 // BenchmarkRepositoryChart renders a chart of an HTTPS Helm repository

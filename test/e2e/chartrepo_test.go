@@ -27,6 +27,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	v1alpha1 "github.com/driftless-dev/driftless/api/v1alpha1"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // TestChartsFromRepositories installs a chart from an HTTPS Helm repository
@@ -175,7 +176,7 @@ type chartServer struct {
 
 func newChartServer(t *testing.T) *chartServer {
 	t.Helper()
-	s := &chartServer{helm: referenceTool(t, "helm"), dir: t.TempDir(), requests: map[string]int{}}
+	s := &chartServer{helm: reference.Tool(t, "helm"), dir: t.TempDir(), requests: map[string]int{}}
 	home := t.TempDir()
 	s.env = append(os.Environ(), "HOME="+home, "HELM_CACHE_HOME="+filepath.Join(home, "cache"),
 		"HELM_CONFIG_HOME="+filepath.Join(home, "config"), "HELM_DATA_HOME="+filepath.Join(home, "data"))
@@ -314,18 +315,6 @@ func (s *chartServer) count(path string) int {
 
 // host is the server's host:port.
 func (s *chartServer) host() string { return strings.TrimPrefix(s.URL, "https://") }
-
-// referenceTool returns the path of a reference CLI that
-// hack/build-tools.sh builds from the Go module proxy into bin/tools/, or
-// reuses.
-func referenceTool(t testing.TB, name string) string {
-	t.Helper()
-	out, err := exec.Command(filepath.Join("..", "..", "hack", "build-tools.sh"), name).Output()
-	if err != nil {
-		t.Fatalf("build the reference %s CLI: %v", name, err)
-	}
-	return strings.TrimSpace(string(out))
-}
 
 func writeFile(t *testing.T, name, content string) {
 	t.Helper()

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // TestCapabilities checks .Capabilities: Helm's offline defaults, or exactly

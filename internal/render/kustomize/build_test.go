@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // TestBuildIsolatesOpenAPISchema builds, many times at once, a kustomization

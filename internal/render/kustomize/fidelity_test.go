@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // corpus is the directory of kustomizations the fidelity tests build, each

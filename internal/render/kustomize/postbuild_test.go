@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 const postBuildObjects = `apiVersion: apps/v1

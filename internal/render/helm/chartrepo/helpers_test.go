@@ -14,7 +14,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/driftless-dev/driftless/internal/render/internal/reference"
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // Test credentials; the password is a canary that no error may contain.

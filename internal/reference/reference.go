@@ -1,9 +1,9 @@
-// Package reference runs the reference CLIs, `kustomize` and `helm`, that the
-// renderer's fidelity tests and benchmarks compare with. The CLIs are built
-// from the Go module proxy by hack/build-tools.sh into bin/tools/ (ignored by
-// Git) the first time a test asks for them (`make test` builds them before any
-// test starts); a test that cannot get them fails with the reason, so a run
-// is never green without fidelity coverage.
+// Package reference runs the reference CLIs (kustomize, helm, sops,
+// promtool) that the fidelity tests and benchmarks compare with. The CLIs
+// are built from the Go module proxy by hack/build-tools.sh into bin/tools/
+// (ignored by Git) the first time a test asks for them (`make test` builds
+// them before any test starts); a test that cannot get them fails with the
+// reason, so a run is never green without fidelity coverage.
 package reference
 
 import (
@@ -34,12 +34,14 @@ type result struct {
 }
 
 // Kustomize returns the path of the reference kustomize CLI.
-func Kustomize(tb testing.TB) string { return tool(tb, "kustomize") }
+func Kustomize(tb testing.TB) string { return Tool(tb, "kustomize") }
 
 // Helm returns the path of the reference helm CLI.
-func Helm(tb testing.TB) string { return tool(tb, "helm") }
+func Helm(tb testing.TB) string { return Tool(tb, "helm") }
 
-func tool(tb testing.TB, name string) string {
+// Tool returns the path of the reference CLI name, one that
+// hack/build-tools.sh knows.
+func Tool(tb testing.TB, name string) string {
 	tb.Helper()
 	mu.Lock()
 	r, ok := built[name]
