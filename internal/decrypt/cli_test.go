@@ -2,88 +2,33 @@ package decrypt
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"filippo.io/age"
+
+	"github.com/driftless-dev/driftless/internal/reference"
 )
 
 // sopsVersion is the sops CLI the compatibility cases and the benchmark build and compare with;
 // it is the version of the library in go.mod.
 const sopsVersion = "v3.13.3"
 
-var (
-	sopsOnce sync.Once
-	sopsPath string
-	sopsErr  error
-)
-
-// sopsCLI returns the sops CLI built from github.com/getsops/sops/v3/cmd/sops at sopsVersion,
-// cached at bin/tools/sops-<version> in the repository (bin/ is ignored by Git). The first
-// build takes minutes (`make test` runs it first); when it fails the calling test fails.
+// sopsCLI returns the sops CLI built from github.com/getsops/sops/v3/cmd/sops at sopsVersion
+// by hack/build-tools.sh, cached at bin/tools/sops-<version> in the repository (bin/ is
+// ignored by Git). The first build takes minutes (`make test` runs it first); when it fails
+// the calling test fails.
 func sopsCLI(tb testing.TB) string {
 	tb.Helper()
-	sopsOnce.Do(func() {
-		deadline := time.Now().Add(15 * time.Minute)
-		if t, ok := tb.(interface{ Deadline() (time.Time, bool) }); ok {
-			if d, ok := t.Deadline(); ok {
-				deadline = d.Add(-30 * time.Second)
-			}
-		}
-		sopsPath, sopsErr = buildSOPS(deadline)
-	})
-	if sopsErr != nil {
-		tb.Fatalf("the sops CLI %s could not be built: %v", sopsVersion, sopsErr)
-	}
-	return sopsPath
-}
-
-// buildSOPS builds the CLI with hack/build-tools.sh, which the renderer's
-// reference CLIs share, and returns its path.
-func buildSOPS(deadline time.Time) (string, error) {
-	repo, err := repoRoot()
-	if err != nil {
-		return "", err
-	}
-	ctx, cancel := context.WithDeadline(context.Background(), deadline)
-	defer cancel()
-	var stderr bytes.Buffer
-	build := exec.CommandContext(ctx, filepath.Join(repo, "hack", "build-tools.sh"), "sops")
-	build.Stderr = &stderr
-	out, err := build.Output()
-	if err != nil {
-		return "", fmt.Errorf("hack/build-tools.sh sops: %w: %s", err, lastLines(stderr.Bytes(), 5))
-	}
-	path := strings.TrimSpace(string(out))
+	path := reference.Tool(tb, "sops")
 	if !strings.HasSuffix(path, "sops-"+sopsVersion) {
-		return "", fmt.Errorf("hack/build-tools.sh built %s, want sops %s", path, sopsVersion)
+		tb.Fatalf("hack/build-tools.sh built %s, want sops %s", path, sopsVersion)
 	}
-	return path, nil
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
+	return path
 }
 
 func lastLines(b []byte, n int) string {
