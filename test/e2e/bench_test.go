@@ -177,12 +177,12 @@ func driftlessSwitches(b *testing.B, next func() bool) switches {
 		eventually(b, time.Minute, "idle colour scaled down", func(context.Context) (bool, error) {
 			return pods.count(color) == 0, nil
 		})
-		commit := write(fmt.Sprint(i + 1))
+		commit, released := write(fmt.Sprint(i+1)), time.Now()
 		mgr.push(b, app.server.RepoURL("app.git"))
 		err := wait.PollUntilContextTimeout(context.Background(), 5*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			err := get(ctx, obj)
 			return err == nil && obj.Status.LastGoodRevision == "main@sha1:"+commit && obj.Status.Rollout.ActiveColor == color &&
-				endpoints.allColor(color).After(pods.readyAt(color, 5)), err
+				endpoints.allColor(color).After(pods.readyAt(color, 5)) && selector.selects(color).After(released), err
 		})
 		if err != nil {
 			b.Fatalf("release %d to %s: %v; endpoints all %s at %s, 5 pods ready at %s; conditions %+v; rollout %+v", i+1, color, err,

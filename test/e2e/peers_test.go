@@ -555,14 +555,14 @@ func argoSwitches(b *testing.B, next func() bool) switches {
 		if err := k8s.Patch(b.Context(), rollout, client.RawPatch(types.MergePatchType, patch)); err != nil {
 			b.Fatal(err)
 		}
-		old := color
+		old, released := color, time.Now()
 		err := wait.PollUntilContextTimeout(b.Context(), 5*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
 			h, err := hash(ctx)
 			if err != nil || h == "" || h == old {
 				return false, err
 			}
 			color = h
-			return endpoints.allColor(h).After(pods.readyAt(h, 5)), nil
+			return endpoints.allColor(h).After(pods.readyAt(h, 5)) && selector.selects(h).After(released), nil
 		})
 		if err != nil {
 			b.Fatalf("release %d: %v; rollout status %v", i, err, rollout.Object["status"])
