@@ -34,7 +34,10 @@ import (
 // scenarios of BenchmarkPeersFlux alone: first sync, commit → applied and
 // → healthy (pushes announced by its HTTP webhook), and the interval
 // reconcile's CPU. Percentiles are over b.N releases; with fewer than 100
-// the top figure is the maximum.
+// the top figure is the maximum. The manager's own step times per release
+// (fetch, render, plan, apply, health, summed over the reconciles of a
+// release: the one the push wakes, then those that follow the rollout) say
+// where commit → applied goes.
 //
 // Beside commit → healthy, in the same run, its floor: the same releases
 // applied by a plain server-side apply, timed until rolled out. The
@@ -44,6 +47,13 @@ func BenchmarkCommitToApplied(b *testing.B) {
 		f := measureReleases(b, &driftlessRun{}, server, app, deployments, b.Loop)
 		for _, fig := range figures(len(f.applied)) {
 			b.ReportMetric(fig.value(f), fig.name+"-"+fig.unit)
+		}
+		for name, v := range f.steps {
+			if name == "reconciles" {
+				b.ReportMetric(v, "reconciles/release")
+			} else {
+				b.ReportMetric(v*1000, name+"-ms/release")
+			}
 		}
 		floor := rolloutFloor(b, app, deployments, len(f.healthy))
 		b.ReportMetric(at(floor, 0.5), "floor-healthy-p50-s")
@@ -605,6 +615,16 @@ func startWebhookManagerProcess(b testing.TB, bin, ns, name string, args ...stri
 	w.proc = startManagerProcess(b, bin, name, append([]string{"--metrics-bind-address=" + metricsAddr, "--metrics-secure=false",
 		"--webhook-bind-address=" + hookAddr, "--webhook-secret=" + ns + "/hooks"}, args...)...)
 	return w
+}
+
+// steps are the manager's reconciles so far and the seconds its main
+// reconcile steps took, summed over them, from its metrics.
+func (w *webhookManager) steps(b *testing.B) map[string]float64 {
+	out := map[string]float64{"reconciles": metricSum(b, w.metricsURL, `controller_runtime_reconcile_total{controller="appsource"`)}
+	for _, s := range []string{"fetch", "render", "plan", "apply", "health"} {
+		out[s] = metricSum(b, w.metricsURL, `driftless_reconcile_step_duration_seconds_sum{step="`+s+`"}`)
+	}
+	return out
 }
 
 // freeAddr is a local address nothing listens on.

@@ -95,14 +95,7 @@ func BenchmarkLargeRelease(b *testing.B) {
 	rolledOut("0")
 	waitReady(b, obj, metav1.ConditionTrue, v1alpha1.ReconciliationSucceededReason)
 
-	steps := func() map[string]float64 {
-		out := map[string]float64{"reconciles": metricSum(b, mgr.metricsURL, `controller_runtime_reconcile_total{controller="appsource"`)}
-		for _, s := range []string{"fetch", "render", "plan", "apply", "health"} {
-			out[s] = metricSum(b, mgr.metricsURL, `driftless_reconcile_step_duration_seconds_sum{step="`+s+`"}`)
-		}
-		return out
-	}
-	before := steps()
+	before := mgr.steps(b)
 	var driftless, floorApply, floorRender []time.Duration
 	for i := 1; b.Loop(); i++ {
 		tag := fmt.Sprint(i)
@@ -126,7 +119,7 @@ func BenchmarkLargeRelease(b *testing.B) {
 		rolledOut(tag)
 	}
 	releases := float64(len(driftless))
-	for name, v := range steps() {
+	for name, v := range mgr.steps(b) {
 		unit := name + "-s/release"
 		if name == "reconciles" {
 			unit = "reconciles/release"

@@ -66,6 +66,14 @@ type releaseFigures struct {
 	firstApplied, firstHealthy time.Duration
 	applied, healthy           []time.Duration // one per release, sorted
 	intervalCPU                time.Duration   // per interval reconcile
+	// steps are the controller's own step seconds per release, where it
+	// reports them (Driftless), and its reconciles per release.
+	steps map[string]float64
+}
+
+// stepper is a releaseRun that reports the steps of its reconciles.
+type stepper interface {
+	steps(b *testing.B) map[string]float64
 }
 
 // figure is one figure of releaseFigures: its name, unit and value.
@@ -169,6 +177,11 @@ func measureReleases(b *testing.B, run releaseRun, server *gittest.HTTPSServer, 
 	f.firstApplied = waitFor("first sync applied", start, 5*time.Minute, func(ctx context.Context) (bool, error) { return run.applied(ctx, commit) })
 	f.firstHealthy = waitFor("first sync healthy", start, 5*time.Minute, rolledOut("0"))
 
+	steps, reports := run.(stepper)
+	var before map[string]float64
+	if reports {
+		before = steps.steps(b)
+	}
 	for i := 1; next(); i++ {
 		tag := fmt.Sprint(i)
 		repo.WriteFile("deploy/app.yaml", app(tag))
@@ -179,6 +192,12 @@ func measureReleases(b *testing.B, run releaseRun, server *gittest.HTTPSServer, 
 			return run.applied(ctx, commit)
 		}))
 		f.healthy = append(f.healthy, waitFor("release "+tag+" healthy", start, 5*time.Minute, rolledOut(tag)))
+	}
+	if reports {
+		f.steps = map[string]float64{}
+		for name, v := range steps.steps(b) {
+			f.steps[name] = (v - before[name]) / float64(len(f.applied))
+		}
 	}
 	slices.Sort(f.applied)
 	slices.Sort(f.healthy)
@@ -273,7 +292,8 @@ func (d *driftlessRun) push(b *testing.B, url string) { d.mgr.push(b, url) }
 func (d *driftlessRun) cpu(b *testing.B) time.Duration {
 	return d.mgr.cpu(b)
 }
-func (d *driftlessRun) reconciles(b *testing.B) int { return d.mgr.reconciles(b) }
+func (d *driftlessRun) reconciles(b *testing.B) int           { return d.mgr.reconciles(b) }
+func (d *driftlessRun) steps(b *testing.B) map[string]float64 { return d.mgr.steps(b) }
 
 func (d *driftlessRun) create(b *testing.B, url string, interval time.Duration) {
 	d.obj = appSource("web", d.ns, withURL(url), withPath("deploy"), withInterval(interval), func(s *v1alpha1.AppSource) {
