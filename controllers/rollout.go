@@ -104,21 +104,14 @@ func (r *AppSourceReconciler) checkHealth(ctx context.Context, st *state) error 
 	case rolling.Progressing:
 		return waiting(v1alpha1.ProgressingReason, d.RecheckAfter, "applied %s, waiting for %s", st.revision, report.Summary())
 	case rolling.RolledBack:
-		return r.undo(ctx, st, d.Message)
+		if err := r.rollBack(ctx, st); err != nil {
+			obj.Status.Rollout.Phase = v1alpha1.RolloutFailed
+			return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s; the rollback failed: %w", d.Message, err))
+		}
+		obj.Status.Rollout.HeldRevision = obj.Status.Rollout.Revision
+		return failed(v1alpha1.RolledBackReason, fmt.Errorf("%s", d.Message))
 	}
 	return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s", d.Message))
-}
-
-// undo rolls the failed revision back to the last good one and holds it;
-// msg says why.
-func (r *AppSourceReconciler) undo(ctx context.Context, st *state, msg string) error {
-	ro := st.obj.Status.Rollout
-	if err := r.rollBack(ctx, st); err != nil {
-		ro.Phase = v1alpha1.RolloutFailed
-		return failed(v1alpha1.HealthCheckFailedReason, fmt.Errorf("%s; the rollback failed: %w", msg, err))
-	}
-	ro.HeldRevision = ro.Revision
-	return failed(v1alpha1.RolledBackReason, errors.New(msg))
 }
 
 // healthRules compiles spec.healthChecks; one that does not compile is an

@@ -56,13 +56,7 @@ func BenchmarkCommitToApplied(b *testing.B) {
 		for _, fig := range figures(len(f.applied)) {
 			b.ReportMetric(fig.value(f), fig.name+"-"+fig.unit)
 		}
-		for name, v := range f.steps {
-			if name == "reconciles" {
-				b.ReportMetric(v, "reconciles/release")
-			} else {
-				b.ReportMetric(v*1000, name+"-ms/release")
-			}
-		}
+		reportSteps(b, f.steps, "ms")
 		slices.Sort(floor.healthy)
 		b.ReportMetric(at(floor.healthy, 0.5), "floor-healthy-p50-s")
 		b.ReportMetric(at(f.healthy, 0.5)/at(floor.healthy, 0.5), "healthy-p50-ratio")
@@ -642,6 +636,29 @@ func (w *webhookManager) steps(b *testing.B) map[string]float64 {
 		out[s] = metricSum(b, w.metricsURL, `driftless_reconcile_step_duration_seconds_sum{step="`+s+`"}`)
 	}
 	return out
+}
+
+// perRelease is what the step counters gained from before to after, per
+// release of releases.
+func perRelease(before, after map[string]float64, releases int) map[string]float64 {
+	out := make(map[string]float64, len(after))
+	for name, v := range after {
+		out[name] = (v - before[name]) / float64(releases)
+	}
+	return out
+}
+
+// reportSteps reports the reconciles and step times of a release, the
+// times in unit: "s" or "ms".
+func reportSteps(b *testing.B, steps map[string]float64, unit string) {
+	scale := map[string]float64{"s": 1, "ms": 1000}[unit]
+	for name, v := range steps {
+		if name == "reconciles" {
+			b.ReportMetric(v, "reconciles/release")
+		} else {
+			b.ReportMetric(v*scale, name+"-"+unit+"/release")
+		}
+	}
 }
 
 // freeAddr is a local address nothing listens on.

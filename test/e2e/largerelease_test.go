@@ -118,14 +118,7 @@ func BenchmarkLargeRelease(b *testing.B) {
 		}
 		rolledOut(tag)
 	}
-	releases := float64(len(driftless))
-	for name, v := range mgr.steps(b) {
-		unit := name + "-s/release"
-		if name == "reconciles" {
-			unit = "reconciles/release"
-		}
-		b.ReportMetric((v-before[name])/releases, unit)
-	}
+	reportSteps(b, perRelease(before, mgr.steps(b), len(driftless)), "s")
 	if n := metricSum(b, mgr.metricsURL, "driftless_status_conflicts_total"); n != 0 {
 		b.Errorf("%v status writes refused as conflicts", n)
 	}

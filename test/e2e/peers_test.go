@@ -194,10 +194,7 @@ func measureReleases(b *testing.B, run releaseRun, server *gittest.HTTPSServer, 
 		f.healthy = append(f.healthy, waitFor("release "+tag+" healthy", start, 5*time.Minute, rolledOut(tag)))
 	}
 	if reports {
-		f.steps = map[string]float64{}
-		for name, v := range steps.steps(b) {
-			f.steps[name] = (v - before[name]) / float64(len(f.applied))
-		}
+		f.steps = perRelease(before, steps.steps(b), len(f.applied))
 	}
 	slices.Sort(f.applied)
 	slices.Sort(f.healthy)
