@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -661,14 +662,24 @@ func reportSteps(b *testing.B, steps map[string]float64, unit string) {
 	}
 }
 
-// freeAddr is a local address nothing listens on.
+// handedOut are the addresses freeAddr has returned in this test binary.
+var handedOut sync.Map
+
+// freeAddr is a local address nothing listens on, never one it returned
+// before: the kernel may give a port just closed again, and two flags of
+// one process given the same address make it fail to start.
 func freeAddr(b testing.TB) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	for {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		addr := l.Addr().String()
+		l.Close()
+		if _, seen := handedOut.LoadOrStore(addr, true); !seen {
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // cpu is the CPU time the manager process's threads have run, summed from
