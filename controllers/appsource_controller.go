@@ -26,6 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 	"sigs.k8s.io/controller-runtime/pkg/source"
@@ -229,7 +230,11 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		if v := recover(); v != nil {
 			err = panicked(ctx, st.step, v)
 		}
+		wrote := time.Now()
 		result, err = r.writeStatus(ctx, st, err)
+		st.took = append(st.took, stepTime{"status", time.Since(wrote)})
+		log.FromContext(ctx).V(1).Info("reconciled", "trigger", st.trigger, "revision", st.revision,
+			"seconds", time.Since(st.started).Seconds(), "steps", stepTimes(st.took))
 		if st.trigger == "rollout" {
 			r.memory.followed(req.NamespacedName, time.Since(st.started))
 		}

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -233,8 +234,27 @@ func (r *AppSourceReconciler) timed(name string, s step) step {
 	return func(ctx context.Context, st *state) error {
 		st.step = name
 		start := time.Now()
-		defer func() { stepSeconds.WithLabelValues(name).Observe(time.Since(start).Seconds()) }()
+		defer func() {
+			took := time.Since(start)
+			stepSeconds.WithLabelValues(name).Observe(took.Seconds())
+			st.took = append(st.took, stepTime{name, took})
+		}()
 		r.Failpoints.hit(name)
 		return s(ctx, st)
 	}
+}
+
+// stepTime is how long one step of a reconcile took.
+type stepTime struct {
+	name string
+	took time.Duration
+}
+
+// stepTimes reads "fetch=12.3ms render=40ms …", for the debug log.
+func stepTimes(steps []stepTime) string {
+	parts := make([]string, len(steps))
+	for i, s := range steps {
+		parts[i] = s.name + "=" + s.took.Round(10*time.Microsecond).String()
+	}
+	return strings.Join(parts, " ")
 }

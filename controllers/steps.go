@@ -51,6 +51,7 @@ type state struct {
 	// stands for the head, and an unchanged apply is skipped.
 	trigger string
 	step    string // the step running now, named on a panic
+	took    []stepTime
 	// refs are the Secrets and ConfigMaps this reconcile read (see readRef).
 	refs map[objectRef]refRead
 

@@ -11,8 +11,10 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -24,12 +26,14 @@ import (
 const sandboxEnv = "DRIFTLESS_RENDER_SANDBOX"
 
 // Sandbox runs the engines of a render in a child process: the program at
-// Command, started again with an empty environment and the checkout as its
-// working directory. The child cannot reach the network (its HTTP client
-// and resolver refuse, and it has no PATH to find git on), cannot change the
-// state of any other render (kustomize's process-wide OpenAPI schema dies
-// with it), and is killed past its bounds: a render over them is
-// LimitExceeded naming the bound, and the caller goes on.
+// Command, started again with an empty environment. The child cannot reach
+// the network (its HTTP client and resolver refuse, and it has no PATH to
+// find git on), cannot change the state of any other render (kustomize's
+// process-wide OpenAPI schema dies with it), and is killed past its bounds:
+// a render over them is LimitExceeded naming the bound, and the caller goes
+// on. Each child renders once and exits; one spare is kept started, locked
+// down, bounded and warmed up (see warmUp), waiting for its request, so that
+// a render does not wait for a program to start.
 type Sandbox struct {
 	// Command is the program to start; its main must call MaybeServeSandbox
 	// before anything else. DefaultSandbox uses the running executable.
@@ -41,7 +45,18 @@ type Sandbox struct {
 	// MemoryBytes bounds the child's writable memory (RLIMIT_DATA), where
 	// the Go heap lives.
 	MemoryBytes int64
+
+	mu        sync.Mutex
+	spare     *child      // started, waiting for its request
+	starting  bool        // a spare is being started
+	rendering int         // renders running now
+	quiet     *time.Timer // starts a spare once renders have stopped for spareAfter
 }
+
+// spareAfter is how long renders must have stopped before a spare starts:
+// its start and warm-up take CPU that a reconcile's apply, or the next
+// render of a burst, would otherwise wait behind.
+const spareAfter = time.Second
 
 // DefaultSandbox returns a Sandbox of the running executable, with bounds
 // far above a large real render: the 1,000-object overlay of the
@@ -59,16 +74,17 @@ func DefaultSandbox() (*Sandbox, error) {
 // at once. Every program that may be a Sandbox's Command calls it first in
 // main (tests: in TestMain).
 func MaybeServeSandbox() {
-	if os.Getenv(sandboxEnv) == "" {
+	mode := os.Getenv(sandboxEnv)
+	if mode == "" {
 		return
 	}
-	os.Exit(serveSandbox(os.Stdin, os.Stdout))
+	os.Exit(serveSandbox(os.Stdin, os.Stdout, mode == "spare"))
 }
 
 // sandboxRequest is what the parent sends: Options without its callbacks,
 // cache and sandbox.
 type sandboxRequest struct {
-	Dir             string
+	Root, Dir       string
 	Engine          Engine
 	Helm            HelmOptions
 	TargetNamespace string
@@ -106,46 +122,149 @@ type sandboxError struct {
 	Message string
 }
 
+// child is a started sandbox process that has not been sent its request.
+type child struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout io.ReadCloser // the answer, after one newline once the child is ready
+	stderr *boundedBuffer
+}
+
 // produce runs produce in a child process.
 func (s *Sandbox) produce(ctx context.Context, opts Options, dir string, record bool) (produced, error) {
-	req, err := json.Marshal(sandboxRequest{Dir: dir, Engine: opts.Engine, Helm: opts.Helm, TargetNamespace: opts.TargetNamespace,
+	root, err := filepath.Abs(opts.Root) // the child starts in /
+	if err != nil {
+		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
+	}
+	req, err := json.Marshal(sandboxRequest{Root: root, Dir: dir, Engine: opts.Engine, Helm: opts.Helm, TargetNamespace: opts.TargetNamespace,
 		Capabilities: opts.Capabilities, PostBuild: opts.PostBuild, Substitute: opts.Substitute, Limits: opts.Limits, Record: record, MemoryBytes: s.MemoryBytes,
 		Plaintext: opts.plaintext})
 	if err != nil {
 		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
 	}
-	runCtx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
-	cmd := exec.CommandContext(runCtx, s.Command)
-	cmd.Env = []string{sandboxEnv + "=1"}
-	cmd.Dir = opts.Root
-	// Rendered objects as JSON take about twice their YAML.
-	stdout := &boundedBuffer{max: 4 * opts.Limits.MaxBytes}
-	stderr := &boundedBuffer{max: 64 << 10}
-	cmd.Stdout, cmd.Stderr = stdout, stderr
-	stdin, err := cmd.StdinPipe()
+	s.mu.Lock()
+	s.rendering++
+	s.mu.Unlock()
+	defer s.rendered()
+	c, err := s.send(req)
 	if err != nil {
 		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
 	}
-	if err := cmd.Start(); err != nil {
-		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: %w", err)
-	}
-	// The bounds are set before the child reads its request.
-	limitErr := s.limit(cmd.Process.Pid)
-	if limitErr == nil {
-		_, _ = stdin.Write(req) // a child that died early is reported by Wait
-	}
-	stdin.Close()
-	if limitErr != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return produced{}, failf(BuildFailed, dir, 0, "render sandbox: set bounds: %w", limitErr)
-	}
-	waitErr := cmd.Wait()
+	runCtx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	stop := context.AfterFunc(runCtx, func() { _ = c.cmd.Process.Kill() })
+	// Rendered objects as JSON take about twice their YAML.
+	stdout := &boundedBuffer{max: 4 * opts.Limits.MaxBytes}
+	_, _ = io.Copy(stdout, c.stdout) // until the child exits; Wait says how
+	waitErr := c.cmd.Wait()
+	stop()
 	if waitErr != nil || stdout.overflow {
-		return produced{}, s.failure(ctx, runCtx, cmd.ProcessState, stderr.String(), stdout, dir, waitErr)
+		return produced{}, s.failure(ctx, runCtx, c.cmd.ProcessState, c.stderr.String(), stdout, dir, waitErr)
 	}
 	return decodeResponse(stdout.Bytes(), dir)
+}
+
+// send hands req to the spare child, or to a new one when there is none or
+// the spare has died.
+func (s *Sandbox) send(req []byte) (*child, error) {
+	s.mu.Lock()
+	c := s.spare
+	s.spare = nil
+	s.mu.Unlock()
+	if c != nil {
+		if err := c.send(req); err == nil {
+			return c, nil
+		}
+		c.discard()
+	}
+	c, err := s.start(false)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.send(req); err != nil {
+		c.discard()
+		return nil, err
+	}
+	return c, nil
+}
+
+// rendered ends a render; the last of a burst arms the spare's start.
+func (s *Sandbox) rendered() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rendering--; s.rendering > 0 || s.spare != nil {
+		return
+	}
+	if s.quiet == nil {
+		s.quiet = time.AfterFunc(spareAfter, s.startSpare)
+	} else {
+		s.quiet.Reset(spareAfter)
+	}
+}
+
+// startSpare starts a spare unless there is one, or a render runs.
+func (s *Sandbox) startSpare() {
+	s.mu.Lock()
+	if s.spare != nil || s.starting || s.rendering > 0 {
+		s.mu.Unlock()
+		return
+	}
+	s.starting = true
+	s.mu.Unlock()
+	c, err := s.start(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.starting = false
+	if err == nil {
+		s.spare = c
+	}
+}
+
+// start starts a child in / with its bounds set: it locks itself down,
+// and waits for its request. A spare warms up first, and start returns once
+// it is ready.
+func (s *Sandbox) start(spare bool) (*child, error) {
+	cmd := exec.Command(s.Command)
+	cmd.Env = []string{sandboxEnv + "=" + map[bool]string{false: "1", true: "spare"}[spare]}
+	cmd.Dir = "/"
+	c := &child{cmd: cmd, stderr: &boundedBuffer{max: 64 << 10}}
+	cmd.Stderr = c.stderr
+	var err error
+	if c.stdin, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	if c.stdout, err = cmd.StdoutPipe(); err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := s.limit(cmd.Process.Pid); err != nil {
+		c.discard()
+		return nil, fmt.Errorf("set bounds: %w", err)
+	}
+	if spare {
+		if _, err := io.ReadFull(c.stdout, make([]byte, 1)); err != nil {
+			c.discard()
+			return nil, fmt.Errorf("spare: %w: %s", err, c.stderr.String())
+		}
+	}
+	return c, nil
+}
+
+// send writes the request; it fails if the child has died.
+func (c *child) send(req []byte) error {
+	_, err := c.stdin.Write(req)
+	if cerr := c.stdin.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// discard kills the child and waits for it.
+func (c *child) discard() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
 }
 
 // limit sets the CPU and memory bounds of the child pid. Soft and hard CPU
@@ -218,10 +337,18 @@ func decodeResponse(data []byte, dir string) (produced, error) {
 	return p, nil
 }
 
-// serveSandbox is the child: it locks itself down, renders the request and
-// writes the answer. The exit code is 0 whenever an answer was written.
-func serveSandbox(in io.Reader, out io.Writer) int {
+// serveSandbox is the child: it locks itself down, warms up if it is a
+// spare, renders the request and writes the answer. The exit code is 0
+// whenever an answer was written.
+func serveSandbox(in io.Reader, out io.Writer, spare bool) int {
 	lockDown()
+	if spare {
+		_ = warmUp()
+	}
+	// Ready: a newline, which the answer's JSON decoding skips.
+	if _, err := out.Write([]byte("\n")); err != nil {
+		return 2
+	}
 	var req sandboxRequest
 	if err := json.NewDecoder(io.LimitReader(in, 64<<20)).Decode(&req); err != nil {
 		fmt.Fprintln(os.Stderr, "render sandbox: read the request:", err)
@@ -231,12 +358,11 @@ func serveSandbox(in io.Reader, out io.Writer) int {
 		// Collect harder near the bound before the kernel refuses memory.
 		debug.SetMemoryLimit(req.MemoryBytes * 9 / 10)
 	}
-	wd, err := os.Getwd()
-	if err != nil {
+	if err := os.Chdir(req.Root); err != nil {
 		fmt.Fprintln(os.Stderr, "render sandbox:", err)
 		return 2
 	}
-	opts := Options{Root: wd, Path: req.Dir, Engine: req.Engine, Helm: req.Helm, TargetNamespace: req.TargetNamespace,
+	opts := Options{Root: req.Root, Path: req.Dir, Engine: req.Engine, Helm: req.Helm, TargetNamespace: req.TargetNamespace,
 		Capabilities: req.Capabilities, PostBuild: req.PostBuild, Substitute: req.Substitute, Limits: req.Limits, plaintext: req.Plaintext}
 	resp := answer(safeProduce(opts, req.Dir, req.Record))
 	if err := json.NewEncoder(out).Encode(resp); err != nil {

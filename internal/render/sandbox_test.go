@@ -14,6 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/driftless-dev/driftless/internal/render/kustomize"
 )
 
 // TestMain lets this test binary be the Command of the sandboxes it tests.
@@ -221,5 +225,67 @@ func TestSandboxBoundsRenders(t *testing.T) {
 				t.Errorf("bomb: %v, want LimitExceeded naming the %s", err, tt.bound)
 			}
 		})
+	}
+}
+
+// TestSandboxSpare renders three trees in turn with one Sandbox: the spare
+// started after a render takes the next one, in the next tree's directory,
+// and a spare that died while it waited is replaced by a new child.
+func TestSandboxSpare(t *testing.T) {
+	sandbox := testSandbox(t, time.Minute, time.Minute, 1<<30)
+	render := func(name string) {
+		t.Helper()
+		root := tree{"app/cm.yaml": strings.ReplaceAll(cmA, "name: a", "name: "+name)}.write(t)
+		objs, err := Render(t.Context(), Options{Root: root, Path: "app", Sandbox: sandbox})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(objs) != 1 || objs[0].GetName() != name {
+			t.Fatalf("render of %s: %v", name, objs)
+		}
+	}
+	render("first")
+	spare := waitSpare(t, sandbox)
+	render("second")
+	if next := waitSpare(t, sandbox); next == spare {
+		t.Fatalf("the spare %d did not take the second render", spare.cmd.Process.Pid)
+	}
+	dead := waitSpare(t, sandbox)
+	if err := dead.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Until every thread has exited, leaving it for the sandbox to reap.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, dead.cmd.Process.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	render("third")
+}
+
+// waitSpare waits for the sandbox's spare child.
+func waitSpare(t testing.TB, s *Sandbox) *child {
+	t.Helper()
+	for range 600 {
+		s.mu.Lock()
+		c := s.spare
+		s.mu.Unlock()
+		if c != nil {
+			return c
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("no spare child after 30s")
+	return nil
+}
+
+// TestWarmUpBuilds: the spare's warm-up is a build that works, with its
+// strategic merge patch applied.
+func TestWarmUpBuilds(t *testing.T) {
+	if err := warmUp(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := kustomize.Build(warmUpFS, "app")
+	if err != nil || !strings.Contains(string(out), "image: web:3") {
+		t.Fatalf("warm-up build: %v\n%s", err, out)
 	}
 }

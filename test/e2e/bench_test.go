@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -610,7 +611,23 @@ func startWebhookManager(b testing.TB, ns string, args ...string) *webhookManage
 	if addr := os.Getenv("DRIFTLESS_BENCH_PPROF"); addr != "" {
 		args = append(args, "--pprof-bind-address="+addr) // to profile the manager while a benchmark runs
 	}
-	return startWebhookManagerProcess(b, buildManager(b), ns, "manager", args...)
+	dir := os.Getenv("DRIFTLESS_BENCH_LOG") // to read the manager's debug log after a benchmark
+	if dir != "" {
+		args = append(args, "--log-level=debug")
+	}
+	w := startWebhookManagerProcess(b, buildManager(b), ns, "manager", args...)
+	if dir != "" {
+		b.Cleanup(func() {
+			data, err := os.ReadFile(w.proc.log)
+			if err == nil {
+				err = os.WriteFile(filepath.Join(dir, strings.ReplaceAll(b.Name(), "/", "_")+".log"), data, 0o644)
+			}
+			if err != nil {
+				b.Error(err)
+			}
+		})
+	}
+	return w
 }
 
 // startWebhookManagerProcess starts bin as name, with args added, its
