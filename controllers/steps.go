@@ -50,8 +50,8 @@ type state struct {
 	// a workload's status only follows a rollout: the revision last applied
 	// stands for the head, and an unchanged apply is skipped.
 	trigger string
-	step    string // the step running now, named on a panic
-	took    []stepTime
+	step    string     // the step running now, named on a panic
+	took    []stepTime // the steps run so far, for the debug log
 	// refs are the Secrets and ConfigMaps this reconcile read (see readRef).
 	refs map[objectRef]refRead
 
