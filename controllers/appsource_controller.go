@@ -233,8 +233,10 @@ func (r *AppSourceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (
 		wrote := time.Now()
 		result, err = r.writeStatus(ctx, st, err)
 		st.took = append(st.took, stepTime{"status", time.Since(wrote)})
-		log.FromContext(ctx).V(1).Info("reconciled", "trigger", st.trigger, "revision", st.revision,
-			"seconds", time.Since(st.started).Seconds(), "steps", stepTimes(st.took))
+		if l := log.FromContext(ctx).V(1); l.Enabled() { // the steps' text only when it is logged
+			l.Info("reconciled", "trigger", st.trigger, "revision", st.revision,
+				"seconds", time.Since(st.started).Seconds(), "steps", stepTimes(st.took))
+		}
 		if st.trigger == "rollout" {
 			r.memory.followed(req.NamespacedName, time.Since(st.started))
 		}
